@@ -1,0 +1,307 @@
+//! Command line: clap definitions and the wiring from arguments to the library. No logic of its
+//! own beyond choosing exit codes.
+//!
+//! Owns: argument parsing, messages to stderr, exit codes (0 ok; 1 findings for `rules test` or an
+//! I/O error; 2 usage or configuration error). Must never: print input text or anything derived
+//! from a secret; a panic message is replaced by a fixed text (see [`install_panic_hook`]).
+
+use std::fs::File;
+use std::io::{self, ErrorKind, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::detect::Detector;
+use crate::engine::{self, EngineChoice};
+use crate::filter::Filter;
+use crate::rules::RuleSet;
+use crate::selftest;
+use crate::stats::Stats;
+use crate::stream::{self, StreamError, StreamOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  kubectl logs -f deploy/api | logredact
+  tail -F /var/log/app.log | logredact --stats | fluent-bit -i stdin ...
+  logredact filter app.log other.log > clean.log
+  logredact --rules my-rules.toml --disable generic-password < app.log
+  logredact rules list
+  logredact rules test my-rules.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "logredact",
+    version,
+    about = "Removes secrets (tokens, API keys, passwords, private keys) from logs: stdin -> stdout.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the default command (filter stdin to stdout).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Redact FILEs (or stdin) to stdout; the default command.
+    Filter {
+        #[command(flatten)]
+        args: FilterArgs,
+        /// Files to read instead of stdin, in order.
+        files: Vec<PathBuf>,
+    },
+    /// Inspect, validate and self-test rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the active rules: id, engine, tags, description.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+        engine: EngineChoice,
+    },
+    /// Run every rule's examples and negative examples; exit 1 on any failure.
+    Test {
+        /// Rule files to test (default: the built-in rules plus any --rules).
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+        engine: EngineChoice,
+    },
+    /// Load and validate rule files; exit 2 on the first error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Which rules are active.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
+    /// Add the rules of a TOML file (gitleaks format or ours); repeatable.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rule_files: Vec<PathBuf>,
+    /// Do not load the built-in rules (use only --rules files).
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Only use rules with these ids or tags (repeatable, or comma-separated).
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',')]
+    pub enable: Vec<String>,
+    /// Do not use rules with these ids or tags (repeatable, or comma-separated).
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',')]
+    pub disable: Vec<String>,
+}
+
+/// Options of the filter.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Matching engine.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+    /// Longest line held in memory whole; longer lines are redacted in overlapping windows.
+    #[arg(long, value_name = "N", default_value_t = stream::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+    /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// A failure that ends the program, with its exit code. Messages never hold input text.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn config(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+/// Replaces the default panic message (which may quote input-derived values) with a fixed one.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("logredact: internal error{place}; please report it (input not shown)");
+    }));
+}
+
+/// Runs the command line `args` and returns the process exit code.
+pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        None => run_filter(&cli.filter, &[]),
+        Some(Command::Filter { args, files }) => run_filter(&args, &files),
+        Some(Command::Rules(cmd)) => run_rules(cmd),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("logredact: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Loads the rule set that `args` describe, printing load warnings to stderr.
+pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
+    let mut set = if args.no_default_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin().map_err(|e| Failure::config(e.to_string()))?
+    };
+    for file in &args.rule_files {
+        set.add_file(file)
+            .map_err(|e| Failure::config(e.to_string()))?;
+    }
+    for w in set.warnings.drain(..) {
+        eprintln!("logredact: warning: {w}");
+    }
+    set.select(&args.enable, &args.disable)
+        .map_err(Failure::config)?;
+    if set.rules.is_empty() {
+        return Err(Failure::config("no rules are active"));
+    }
+    Ok(set)
+}
+
+fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
+    let rules = load_rules(&args.rules)?;
+    let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
+    Ok(Filter::new(Detector::new(rules, matcher)))
+}
+
+fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    let filter = build_filter(args)?;
+    let options = StreamOptions {
+        max_line_bytes: args.max_line_bytes,
+        ..StreamOptions::default()
+    };
+    let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let stdout = io::stdout();
+    let mut output = stdout.lock();
+    let mut result = Ok(());
+    if files.is_empty() {
+        result = stream::run(
+            &mut io::stdin().lock(),
+            &mut output,
+            &filter,
+            options,
+            &mut stats,
+        );
+    } else {
+        for path in files {
+            let mut input: Box<dyn Read> = match File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    return Err(Failure {
+                        code: 1,
+                        message: format!("{}: {e}", path.display()),
+                    })
+                }
+            };
+            result = stream::run(&mut input, &mut output, &filter, options, &mut stats);
+            if result.is_err() {
+                break;
+            }
+        }
+    }
+    if args.stats {
+        eprint!("{}", stats.report(filter.detector().rules()));
+    }
+    match result {
+        Ok(()) => Ok(0),
+        // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
+        Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
+    match cmd {
+        RulesCommand::List { rules, engine } => {
+            let set = load_rules(&rules)?;
+            let matcher = engine::build(&set, engine).map_err(Failure::config)?;
+            for (i, r) in set.rules.iter().enumerate() {
+                let every = if r.runs_on_every_line() {
+                    "  [no keywords: runs on every line]"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<36} {:<9} {:<28} {}{every}",
+                    r.id,
+                    matcher.engine_of(i),
+                    r.tags.join(","),
+                    r.description
+                );
+            }
+            Ok(0)
+        }
+        RulesCommand::Test {
+            files,
+            mut rules,
+            engine,
+        } => {
+            if !files.is_empty() {
+                rules.no_default_rules = true;
+                rules.rule_files.extend(files);
+            }
+            let set = load_rules(&rules)?;
+            let report = selftest::run(&set, engine).map_err(Failure::config)?;
+            for f in &report.failures {
+                println!("FAIL {f}");
+            }
+            for id in &report.thin_rules {
+                println!("warning: rule '{id}' has fewer than 2 examples or 2 negative examples");
+            }
+            println!(
+                "{} rules, {} examples: {} passed, {} failed",
+                report.rules,
+                report.examples,
+                report.examples - report.failures.len(),
+                report.failures.len()
+            );
+            Ok(u8::from(!report.failures.is_empty()))
+        }
+        RulesCommand::Check { files } => {
+            let mut set = RuleSet::default();
+            for file in &files {
+                set.add_file(file)
+                    .map_err(|e| Failure::config(e.to_string()))?;
+            }
+            for w in &set.warnings {
+                eprintln!("logredact: warning: {w}");
+            }
+            println!("{} rules OK", set.rules.len());
+            Ok(0)
+        }
+    }
+}

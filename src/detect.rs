@@ -1,0 +1,434 @@
+//! Detection: turns engine candidates into findings — exact spans of secrets in lines.
+//!
+//! Owns: confirming a candidate with the rule's `regex`, picking the secret group (gitleaks
+//! semantics), the gates that drop false positives (entropy, validators, allowlists, built-in
+//! placeholder vetoes, our own `[REDACTED…]` markers) and merging overlapping findings.
+//! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
+
+use std::ops::Range;
+
+use memchr::{memchr, memmem, memrchr};
+use regex::bytes::CaptureLocations;
+
+use crate::engine::{Candidate, Matcher};
+use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
+use crate::validate;
+
+/// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
+/// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
+const WHOLE_LINE_LIMIT: usize = 16 * 1024;
+
+/// The text our own redaction writes; a match touching it is never reported again.
+pub const MARKER_OPEN: &[u8] = b"[REDACTED";
+
+/// One secret found: byte offsets into the scanned text. Never holds the secret itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    /// Index into `RuleSet::rules`.
+    pub rule: u32,
+    /// The secret: the part that gets replaced.
+    pub start: usize,
+    pub end: usize,
+    /// The whole regex match (context such as `password=` included).
+    pub match_start: usize,
+    pub match_end: usize,
+}
+
+/// Per-thread working memory for [`Detector::find`], so the hot path does not allocate.
+pub struct Scratch {
+    candidates: Vec<Candidate>,
+    line_findings: Vec<Finding>,
+    locations: Vec<Option<CaptureLocations>>,
+    markers: Vec<Range<usize>>,
+}
+
+/// The rules plus the engine that finds their candidates.
+pub struct Detector {
+    rules: RuleSet,
+    matcher: Box<dyn Matcher>,
+    /// Rules with no keyword: confirmed on every line.
+    every_line: Vec<u32>,
+}
+
+impl Detector {
+    pub fn new(rules: RuleSet, matcher: Box<dyn Matcher>) -> Self {
+        let every_line = (0..rules.rules.len() as u32)
+            .filter(|&i| rules.rules[i as usize].runs_on_every_line())
+            .collect();
+        Detector {
+            rules,
+            matcher,
+            every_line,
+        }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn matcher(&self) -> &dyn Matcher {
+        self.matcher.as_ref()
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            candidates: Vec::new(),
+            line_findings: Vec::new(),
+            locations: (0..self.rules.rules.len()).map(|_| None).collect(),
+            markers: Vec::new(),
+        }
+    }
+
+    /// Finds the secrets in `text`, which holds zero or more `\n`-separated lines (one engine call
+    /// for all of them). Appends findings to `out`, sorted by start, not overlapping, none spanning
+    /// a newline.
+    pub fn find(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<Finding>) {
+        let mut candidates = std::mem::take(&mut scratch.candidates);
+        candidates.clear();
+        self.matcher.candidates(text, &mut candidates);
+        if !self.every_line.is_empty() {
+            let mut start = 0;
+            while start <= text.len() {
+                for &rule in &self.every_line {
+                    candidates.push(Candidate { at: start, rule });
+                }
+                match memchr(b'\n', &text[start..]) {
+                    Some(nl) => start += nl + 1,
+                    None => break,
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+
+        let mut rest = &candidates[..];
+        while let Some(first) = rest.first() {
+            let line = line_around(text, first.at);
+            let in_line = rest.partition_point(|c| c.at <= line.end);
+            self.find_in_line(text, line, &rest[..in_line], scratch, out);
+            rest = &rest[in_line..];
+        }
+        scratch.candidates = candidates;
+    }
+
+    fn find_in_line(
+        &self,
+        text: &[u8],
+        line: Range<usize>,
+        candidates: &[Candidate],
+        scratch: &mut Scratch,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut found = std::mem::take(&mut scratch.line_findings);
+        found.clear();
+        scratch.markers.clear();
+        let line_text = &text[line.clone()];
+        let mut from = 0;
+        while let Some(at) = memmem::find(&line_text[from..], MARKER_OPEN) {
+            let open = from + at;
+            let close = memchr(b']', &line_text[open..]).map_or(line_text.len(), |c| open + c + 1);
+            scratch.markers.push(line.start + open..line.start + close);
+            from = close;
+        }
+
+        let mut rules_done: Vec<u32> = Vec::new();
+        for c in candidates {
+            let rule = &self.rules.rules[c.rule as usize];
+            let window = if line.len() <= WHOLE_LINE_LIMIT {
+                if rules_done.contains(&c.rule) {
+                    continue;
+                }
+                rules_done.push(c.rule);
+                line.clone()
+            } else {
+                let reach = rule.max_match_len + 64;
+                c.at.saturating_sub(reach).max(line.start)..(c.at + reach).min(line.end)
+            };
+            self.confirm(c.rule, text, line.clone(), window, scratch, &mut found);
+        }
+        merge_overlapping(&mut found);
+        out.extend_from_slice(&found);
+        scratch.line_findings = found;
+    }
+
+    /// Runs rule `index`'s regex over `window` of `line` and keeps the matches that pass the gates.
+    fn confirm(
+        &self,
+        index: u32,
+        text: &[u8],
+        line: Range<usize>,
+        window: Range<usize>,
+        scratch: &mut Scratch,
+        found: &mut Vec<Finding>,
+    ) {
+        let rule = &self.rules.rules[index as usize];
+        let locs =
+            scratch.locations[index as usize].get_or_insert_with(|| rule.regex.capture_locations());
+        // The haystack starts at the line so `^` means line start; it ends at the window.
+        let hay = &text[line.start..window.end];
+        let mut pos = window.start - line.start;
+        while pos <= hay.len() {
+            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+                break;
+            };
+            pos = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            let Some(secret) = secret_span(rule, locs, m.range()) else {
+                continue;
+            };
+            let finding = Finding {
+                rule: index,
+                start: line.start + secret.start,
+                end: line.start + secret.end,
+                match_start: line.start + m.start(),
+                match_end: line.start + m.end(),
+            };
+            if scratch
+                .markers
+                .iter()
+                .any(|mk| mk.start < finding.match_end && finding.match_start < mk.end)
+            {
+                continue;
+            }
+            if self.passes_gates(rule, text, &line, &finding) {
+                found.push(finding);
+            }
+        }
+    }
+
+    fn passes_gates(&self, rule: &Rule, text: &[u8], line: &Range<usize>, f: &Finding) -> bool {
+        let secret = &text[f.start..f.end];
+        if is_placeholder(secret) {
+            return false;
+        }
+        if let Some(min) = rule.entropy {
+            if shannon_entropy(secret) < min {
+                return false;
+            }
+        }
+        if let Some(name) = &rule.validate {
+            if !validate::check(name, secret) {
+                return false;
+            }
+        }
+        let targets = Targets {
+            secret,
+            matched: &text[f.match_start..f.match_end],
+            line: &text[line.clone()],
+        };
+        !rule
+            .allowlists
+            .iter()
+            .chain(&self.rules.allowlists)
+            .any(|al| allowlisted(al, &targets))
+    }
+}
+
+struct Targets<'a> {
+    secret: &'a [u8],
+    matched: &'a [u8],
+    line: &'a [u8],
+}
+
+fn allowlisted(al: &Allowlist, t: &Targets) -> bool {
+    let target = match al.regex_target {
+        RegexTarget::Secret => t.secret,
+        RegexTarget::Match => t.matched,
+        RegexTarget::Line => t.line,
+    };
+    let regex_hit = (!al.regexes.is_empty()).then(|| al.regexes.iter().any(|r| r.is_match(target)));
+    let stop_hit = (!al.stopwords.is_empty()).then(|| {
+        al.stopwords
+            .iter()
+            .any(|w| contains_ignore_ascii_case(t.secret, w))
+    });
+    match al.condition {
+        Condition::Or => regex_hit == Some(true) || stop_hit == Some(true),
+        Condition::And => regex_hit != Some(false) && stop_hit != Some(false),
+    }
+}
+
+/// The line of `text` containing offset `at` (a line's end offset counts as inside it).
+fn line_around(text: &[u8], at: usize) -> Range<usize> {
+    let at = at.min(text.len());
+    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+    start..end
+}
+
+/// gitleaks semantics: `secretGroup`, else the first non-empty group, else the whole match.
+fn secret_span(rule: &Rule, locs: &CaptureLocations, whole: Range<usize>) -> Option<Range<usize>> {
+    let span = match rule.secret_group {
+        Some(g) => locs.get(g).map(|(s, e)| s..e)?,
+        None => (1..locs.len())
+            .filter_map(|g| locs.get(g))
+            .find(|(s, e)| e > s)
+            .map_or(whole, |(s, e)| s..e),
+    };
+    (!span.is_empty()).then_some(span)
+}
+
+/// Obvious stand-ins that are not secrets: documentation values and our own markers.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    let Some(&first) = secret.first() else {
+        return true;
+    };
+    if secret.iter().all(|&b| b == first) {
+        return true;
+    }
+    const NEEDLES: &[&[u8]] = &[b"example", b"redacted", b"${", b"{{", b"****", b"xxxx"];
+    NEEDLES
+        .iter()
+        .any(|n| contains_ignore_ascii_case(secret, n))
+}
+
+fn contains_ignore_ascii_case(hay: &[u8], lower_needle: &[u8]) -> bool {
+    hay.len() >= lower_needle.len()
+        && hay
+            .windows(lower_needle.len())
+            .any(|w| w.eq_ignore_ascii_case(lower_needle))
+}
+
+/// Shannon entropy of `bytes` in bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Sorts findings and merges overlapping ones; a merged finding keeps the first one's rule.
+fn merge_overlapping(found: &mut Vec<Finding>) {
+    found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
+    let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+    for f in found.drain(..) {
+        match merged.last_mut() {
+            Some(last) if f.start < last.end => {
+                last.end = last.end.max(f.end);
+                last.match_start = last.match_start.min(f.match_start);
+                last.match_end = last.match_end.max(f.match_end);
+            }
+            _ => merged.push(f),
+        }
+    }
+    *found = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::KeywordMatcher;
+
+    fn detector(toml: &str) -> Detector {
+        let mut set = RuleSet::default();
+        set.add_toml("t.toml", toml).unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        Detector::new(set, Box::new(m))
+    }
+
+    fn spans(d: &Detector, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        d.find(text, &mut d.scratch(), &mut out);
+        out.iter().map(|f| (f.start, f.end)).collect()
+    }
+
+    const PW: &str =
+        "[[rules]]\nid='pw'\nregex='''(?i)password=(\\S{4,40})'''\nkeywords=['password']\n";
+
+    #[test]
+    fn secret_group_is_the_first_non_empty_group() {
+        let d = detector(PW);
+        assert_eq!(spans(&d, b"x password=hunter22 y"), vec![(11, 19)]);
+    }
+
+    #[test]
+    fn findings_are_per_line_in_a_batch() {
+        let d = detector(PW);
+        let text = b"a\nPASSWORD=s3cretpw\nnothing\npassword=0ther-pw\n";
+        assert_eq!(spans(&d, text), vec![(11, 19), (37, 45)]);
+    }
+
+    #[test]
+    fn placeholders_and_markers_are_vetoed() {
+        let d = detector(PW);
+        for line in [
+            "password=${DB_PASSWORD}",
+            "password=aaaaaaaa",
+            "password=********",
+            "password=EXAMPLEpw1",
+            "password=[REDACTED:pw]",
+            "password={{.Values.pw}}",
+        ] {
+            assert!(
+                spans(&d, line.as_bytes()).is_empty(),
+                "vetoed line number {}",
+                line.len()
+            );
+        }
+    }
+
+    #[test]
+    fn entropy_gate_drops_low_entropy() {
+        let d = detector(
+            "[[rules]]\nid='t'\nregex='''tok_([a-z0-9]{8,32})'''\nkeywords=['tok_']\nentropy=3.0\n",
+        );
+        assert!(spans(&d, b"tok_abababab").is_empty());
+        assert_eq!(spans(&d, b"tok_a8f3k2m9x7q1").len(), 1);
+    }
+
+    #[test]
+    fn allowlist_regex_and_stopwords() {
+        let d = detector(&format!(
+            "{PW}[[rules.allowlists]]\nregexes=['''^changeme''']\nstopwords=['dummy']\n"
+        ));
+        assert!(spans(&d, b"password=changeme1").is_empty());
+        assert!(spans(&d, b"password=myDummyPw").is_empty());
+        assert_eq!(spans(&d, b"password=hunter22").len(), 1);
+    }
+
+    #[test]
+    fn overlapping_findings_merge() {
+        let d = detector(
+            "[[rules]]\nid='a'\nregex='''key=([a-z0-9]{10})'''\nkeywords=['key=']\n\
+             [[rules]]\nid='b'\nregex='''([a-z0-9]{5}[0-9]{10})'''\nkeywords=['key=']\n",
+        );
+        let s = spans(&d, b"key=abcde12345678901");
+        assert_eq!(s, vec![(4, 19)]);
+    }
+
+    #[test]
+    fn long_lines_are_confirmed_in_windows() {
+        let d = detector(PW);
+        let mut line = vec![b'.'; 100_000];
+        line.extend_from_slice(b" password=hunter22 ");
+        line.extend(vec![b'.'; 100_000]);
+        assert_eq!(spans(&d, &line), vec![(100_010, 100_018)]);
+    }
+
+    #[test]
+    fn rules_without_keywords_run_on_every_line() {
+        let d = detector("[[rules]]\nid='n'\nregex='''zz([0-9]{6})'''\n");
+        assert_eq!(spans(&d, b"a\nb zz123456\n").len(), 1);
+    }
+
+    #[test]
+    fn entropy_values() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,63 @@
+//! Engines: the [`Matcher`] trait that finds *candidates* — places where a rule may match — in a
+//! batch of lines, and the implementations behind it.
+//!
+//! Owns: choosing and building an engine, and the candidate contract. Must never: decide what is a
+//! secret (that is `detect`'s job: exact spans, groups, entropy, vetoes) or look at line structure.
+//!
+//! Contract for every engine: for each rule that matches somewhere in the haystack, report at least
+//! one [`Candidate`] whose `at` lies inside (or at the end of) a region where the rule's keyword or
+//! regex occurs, so `detect` can confirm it with the rule's own `regex` near `at`. Reporting too
+//! much costs speed; reporting too little loses a secret. Both engines must lead to identical
+//! findings; `tests/engines.rs` checks it.
+
+mod keyword;
+
+pub use keyword::KeywordMatcher;
+
+use crate::rules::RuleSet;
+
+/// "Rule `rule` may match near byte `at` of the haystack."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// Byte offset in the haystack: a keyword's start, or a regex match's end.
+    pub at: usize,
+    /// Index into `RuleSet::rules`.
+    pub rule: u32,
+}
+
+/// Finds candidates for all rules in one pass over a haystack (a batch of whole lines).
+pub trait Matcher: Send + Sync {
+    /// Short engine name for `--stats` and `rules list`.
+    fn name(&self) -> &'static str;
+
+    /// Appends the candidates found in `haystack` to `out`, in any order.
+    fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>);
+
+    /// Which engine runs rule `rule` (a Hyperscan build may fall back per rule).
+    fn engine_of(&self, rule: usize) -> &'static str {
+        let _ = rule;
+        self.name()
+    }
+}
+
+/// Which engine the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EngineChoice {
+    /// Hyperscan when compiled in, else the pure-Rust engine.
+    #[default]
+    Auto,
+    /// The Hyperscan/Vectorscan engine (needs the `hyperscan` cargo feature).
+    Hyperscan,
+    /// The pure-Rust engine: aho-corasick keyword prefilter, then `regex`.
+    Regex,
+}
+
+/// Builds the matcher for `rules`.
+pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
+    match choice {
+        EngineChoice::Auto | EngineChoice::Regex => Ok(Box::new(KeywordMatcher::new(rules)?)),
+        EngineChoice::Hyperscan => Err(
+            "this logredact was built without the Hyperscan engine; rebuild with `--features hyperscan` or use --engine regex".into(),
+        ),
+    }
+}

@@ -1,0 +1,553 @@
+//! Rules: the schema of rule files, loading them (built-ins embedded from `patterns/` at compile
+//! time, plus user files), validation with precise errors, and the self-test of each rule's examples.
+//!
+//! Owns: turning TOML text into compiled [`Rule`]s. Must never: print a rule's example values or
+//! any text matched by a rule (examples are fake, but user files may hold real secrets), and never
+//! accept a file silently when part of it cannot be honoured.
+//!
+//! The schema is a superset of gitleaks' config, so a gitleaks `.toml` loads as it is: fields that
+//! only matter to a source-code scanner (`path`, top-level `[allowlist]` commits/paths, `[extend]`)
+//! are accepted and ignored with a warning where ignoring them changes what is found.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use crate::validate;
+
+/// The built-in rule files, embedded at compile time so the binary needs nothing at run time.
+pub const BUILTIN_FILES: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Upper bound on how long a single match may be, used for window overlaps on long lines.
+/// Rules whose regex has no finite maximum are treated as this long.
+pub const MAX_MATCH_LEN_CAP: usize = 16 * 1024;
+
+/// Lazy-DFA cache per regex. The default (2 MiB) thrashes on wide rules; measured 2.4x faster at
+/// larger sizes in the design prototype. Memory is only used as states are built.
+const DFA_CACHE_BYTES: usize = 8 * 1024 * 1024;
+const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
+
+/// A loading or validation failure, naming the file, the rule and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Some(id) => write!(f, "{}: rule '{}': {}", self.file, id, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// What an allowlist's regexes are matched against (gitleaks' `regexTarget`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RegexTarget {
+    #[default]
+    Secret,
+    Match,
+    Line,
+}
+
+/// How an allowlist combines its conditions (gitleaks' `condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Condition {
+    #[default]
+    Or,
+    And,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AllowlistSpec {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    condition: Condition,
+    #[serde(default, rename = "regexTarget")]
+    regex_target: RegexTarget,
+    #[serde(default)]
+    regexes: Vec<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    // Source-scanner conditions: accepted for gitleaks compatibility, meaningless for log lines.
+    #[serde(default)]
+    commits: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    regex: Option<String>,
+    #[serde(default, rename = "secretGroup")]
+    secret_group: Option<usize>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    allowlists: Vec<AllowlistSpec>,
+    /// gitleaks' older single-allowlist spelling.
+    #[serde(default)]
+    allowlist: Option<AllowlistSpec>,
+    #[serde(default, rename = "skipReport")]
+    skip_report: Option<bool>,
+    // Ours.
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default, rename = "negativeExamples")]
+    negative_examples: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendSpec {
+    #[serde(default, rename = "useDefault")]
+    use_default: Option<bool>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default, rename = "disabledRules")]
+    disabled_rules: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    extend: Option<ExtendSpec>,
+    #[serde(default)]
+    allowlist: Option<AllowlistSpec>,
+    #[serde(default)]
+    allowlists: Vec<AllowlistSpec>,
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+}
+
+/// A compiled allowlist: a finding it matches is dropped.
+#[derive(Debug, Clone)]
+pub struct Allowlist {
+    pub condition: Condition,
+    pub regex_target: RegexTarget,
+    pub regexes: Vec<Regex>,
+    /// Lower-cased stopwords; matched case-insensitively against the secret.
+    pub stopwords: Vec<Vec<u8>>,
+}
+
+/// One compiled detection rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub regex: Regex,
+    pub pattern: String,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub keywords: Vec<String>,
+    pub tags: Vec<String>,
+    pub validate: Option<String>,
+    pub prefix: Option<String>,
+    pub allowlists: Vec<Allowlist>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    /// Longest match the regex can produce (capped at [`MAX_MATCH_LEN_CAP`]).
+    pub max_match_len: usize,
+    /// File the rule came from, for messages.
+    pub origin: String,
+}
+
+impl Rule {
+    /// Whether this rule must run on every line because it names no keyword.
+    pub fn runs_on_every_line(&self) -> bool {
+        self.keywords.is_empty()
+    }
+}
+
+/// The full set of active rules plus global allowlists, in load order.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub allowlists: Vec<Allowlist>,
+    /// Non-fatal notes produced while loading (e.g. a rule without keywords); never hold matched text.
+    pub warnings: Vec<String>,
+}
+
+impl RuleSet {
+    /// The embedded built-in rules.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN_FILES {
+            set.add_toml(&format!("patterns/{name}"), text)?;
+        }
+        // Built-ins are ours: any warning there is a bug caught by tests, not a user message.
+        set.warnings.clear();
+        Ok(set)
+    }
+
+    /// Adds the rules of a user file.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| RuleError {
+            file: name.clone(),
+            rule: None,
+            reason: format!("cannot read: {e}"),
+        })?;
+        self.add_toml(&name, &text)
+    }
+
+    /// Parses and compiles the rules in `text` (named `file` in messages) and appends them.
+    pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| RuleError {
+            file: file.to_string(),
+            rule: rule_id_near(text, e.span()),
+            reason: toml_reason(&e),
+        })?;
+        let _ = (&spec.title, &spec.description);
+        if let Some(ext) = &spec.extend {
+            let _ = (ext.use_default, &ext.path);
+            if !ext.disabled_rules.is_empty() || ext.path.is_some() {
+                self.warnings.push(format!(
+                    "{file}: [extend] is not supported; use --disable or --no-default-rules instead"
+                ));
+            }
+        }
+        for al in spec.allowlist.into_iter().chain(spec.allowlists) {
+            let compiled = compile_allowlist(al).map_err(|reason| RuleError {
+                file: file.to_string(),
+                rule: None,
+                reason: format!("global allowlist: {reason}"),
+            })?;
+            self.allowlists.extend(compiled);
+        }
+        let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id.clone()).collect();
+        for spec in spec.rules {
+            let id = spec.id.clone();
+            let err = |reason: String| RuleError {
+                file: file.to_string(),
+                rule: Some(id.clone()),
+                reason,
+            };
+            if !seen.insert(id.clone()) {
+                return Err(err("duplicate rule id".into()));
+            }
+            match compile_rule(spec, file)? {
+                Compiled::Rule(rule) => {
+                    if rule.keywords.is_empty() {
+                        self.warnings.push(format!(
+                            "{file}: rule '{}' has no keywords, so it runs on every line (slow)",
+                            rule.id
+                        ));
+                    }
+                    self.rules.push(*rule);
+                }
+                Compiled::Skipped(why) => self
+                    .warnings
+                    .push(format!("{file}: rule '{id}' skipped: {why}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps only rules selected by `enable` (ids or tags; empty = all) and not in `disable`.
+    pub fn select(&mut self, enable: &[String], disable: &[String]) -> Result<(), String> {
+        for name in enable.iter().chain(disable) {
+            if !self
+                .rules
+                .iter()
+                .any(|r| r.id == *name || r.tags.contains(name))
+            {
+                return Err(format!("no rule has id or tag '{name}'"));
+            }
+        }
+        let hit =
+            |r: &Rule, names: &[String]| names.iter().any(|n| r.id == *n || r.tags.contains(n));
+        self.rules
+            .retain(|r| (enable.is_empty() || hit(r, enable)) && !hit(r, disable));
+        Ok(())
+    }
+
+    /// The longest match any rule can produce: the overlap long lines need between windows.
+    pub fn max_match_len(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| r.max_match_len)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+enum Compiled {
+    Rule(Box<Rule>),
+    Skipped(String),
+}
+
+fn compile_rule(spec: RuleSpec, file: &str) -> Result<Compiled, RuleError> {
+    let err = |reason: String| RuleError {
+        file: file.to_string(),
+        rule: Some(spec.id.clone()),
+        reason,
+    };
+    if spec.id.trim().is_empty() {
+        return Err(err("empty rule id".into()));
+    }
+    let _ = spec.skip_report;
+    let Some(pattern) = spec.regex.clone() else {
+        if spec.path.is_some() {
+            return Ok(Compiled::Skipped(
+                "it matches file paths only, which log lines do not have".into(),
+            ));
+        }
+        return Err(err("missing 'regex'".into()));
+    };
+    if spec.path.is_some() {
+        // A path condition narrows a source-scanner rule; in logs there is no path, so the
+        // regex alone decides. Keeping the rule is the safe direction for a redactor.
+    }
+    let regex = build_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+    let groups = regex.captures_len() - 1;
+    if let Some(g) = spec.secret_group {
+        if g > groups {
+            return Err(err(format!(
+                "secretGroup {g} out of range: the regex has {groups} capture group(s)"
+            )));
+        }
+    }
+    if let Some(e) = spec.entropy {
+        if !(0.0..=8.0).contains(&e) {
+            return Err(err(format!("entropy {e} out of range 0..8 bits per byte")));
+        }
+    }
+    if let Some(v) = &spec.validate {
+        if !validate::is_known(v) {
+            return Err(err(format!(
+                "unknown validator '{v}' (known: {})",
+                validate::NAMES.join(", ")
+            )));
+        }
+    }
+    if spec.keywords.iter().any(|k| k.is_empty()) {
+        return Err(err("empty keyword".into()));
+    }
+    let mut allowlists = Vec::new();
+    for al in spec.allowlist.into_iter().chain(spec.allowlists) {
+        allowlists.extend(compile_allowlist(al).map_err(|r| err(format!("allowlist: {r}")))?);
+    }
+    let max_match_len = max_match_len(&pattern);
+    Ok(Compiled::Rule(Box::new(Rule {
+        id: spec.id,
+        description: spec.description,
+        regex,
+        pattern,
+        secret_group: spec.secret_group,
+        entropy: spec.entropy,
+        keywords: spec.keywords,
+        tags: spec.tags,
+        validate: spec.validate,
+        prefix: spec.prefix,
+        allowlists,
+        examples: spec.examples,
+        negative_examples: spec.negative_examples,
+        max_match_len,
+        origin: file.to_string(),
+    })))
+}
+
+/// Compiles a rule regex the way every engine interprets it: bytes, ASCII classes and word
+/// boundaries (Unicode-aware `\b` forces the slow engine on non-ASCII input), bounded caches.
+pub fn build_regex(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(DFA_CACHE_BYTES)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+fn compile_allowlist(spec: AllowlistSpec) -> Result<Option<Allowlist>, String> {
+    let _ = (&spec.description, &spec.commits, &spec.paths);
+    if spec.regexes.is_empty() && spec.stopwords.is_empty() {
+        // Only commit/path conditions: nothing that applies to a log line.
+        return Ok(None);
+    }
+    let regexes = spec
+        .regexes
+        .iter()
+        .map(|p| build_regex(p).map_err(|e| format!("bad regex: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Allowlist {
+        condition: spec.condition,
+        regex_target: spec.regex_target,
+        regexes,
+        stopwords: spec
+            .stopwords
+            .iter()
+            .map(|s| s.to_ascii_lowercase().into_bytes())
+            .collect(),
+    }))
+}
+
+/// Longest possible match of `pattern`, capped; unbounded patterns get the cap.
+fn max_match_len(pattern: &str) -> usize {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern);
+    match hir.ok().and_then(|h| h.properties().maximum_len()) {
+        Some(n) => n.min(MAX_MATCH_LEN_CAP),
+        None => MAX_MATCH_LEN_CAP,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// TOML errors quote the offending source line, which may hold a secret: keep only the message.
+fn toml_reason(e: &toml::de::Error) -> String {
+    format!("invalid rule file: {}", one_line(e.message()))
+}
+
+/// Finds the `id` of the `[[rules]]` table that contains byte offset `span.start`, if any.
+fn rule_id_near(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let at = span?.start.min(text.len());
+    let before = &text[..at];
+    let table = before.rfind("[[rules]]")?;
+    let section = &text[table..];
+    let end = section[9..]
+        .find("[[rules]]")
+        .map_or(section.len(), |e| e + 9);
+    section[..end].lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "id").then(|| value.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        set.add_toml("test.toml", text).map(|_| set)
+    }
+
+    #[test]
+    fn bad_regex_names_file_rule_and_reason() {
+        let e = load("[[rules]]\nid = \"broken\"\nregex = '''(unclosed'''\nkeywords=[\"x\"]\n")
+            .unwrap_err();
+        assert_eq!(e.file, "test.toml");
+        assert_eq!(e.rule.as_deref(), Some("broken"));
+        assert!(e.reason.starts_with("bad regex"), "{}", e.reason);
+    }
+
+    #[test]
+    fn duplicate_id_is_an_error() {
+        let r = "[[rules]]\nid = \"a\"\nregex = 'x'\n";
+        let e = load(&format!("{r}{r}")).unwrap_err();
+        assert_eq!(e.rule.as_deref(), Some("a"));
+        assert_eq!(e.reason, "duplicate rule id");
+    }
+
+    #[test]
+    fn unknown_field_names_the_rule() {
+        let e = load("[[rules]]\nid = \"typo\"\nregex = 'x'\nkeyword = [\"x\"]\n").unwrap_err();
+        assert_eq!(e.rule.as_deref(), Some("typo"));
+        assert!(e.reason.contains("unknown field"), "{}", e.reason);
+    }
+
+    #[test]
+    fn secret_group_out_of_range() {
+        let e = load("[[rules]]\nid = \"g\"\nregex = '(a)'\nsecretGroup = 2\n").unwrap_err();
+        assert!(
+            e.reason.contains("secretGroup 2 out of range"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn toml_error_does_not_quote_the_source_line() {
+        let e =
+            load("[[rules]]\nid = \"q\"\nregex = 'x'\nentropy = \"hunter2-secret\n").unwrap_err();
+        assert!(!e.to_string().contains("hunter2-secret"), "{e}");
+    }
+
+    #[test]
+    fn rule_without_keywords_warns() {
+        let set = load("[[rules]]\nid = \"k\"\nregex = 'abc'\n").unwrap();
+        assert!(set.rules[0].runs_on_every_line());
+        assert!(set.warnings[0].contains("no keywords"));
+    }
+
+    #[test]
+    fn gitleaks_shaped_file_loads() {
+        let text = r#"
+title = "gitleaks config"
+[extend]
+useDefault = true
+[allowlist]
+description = "global"
+paths = ['''\.lock$''']
+[[rules]]
+id = "generic-api-key"
+description = "Generic API Key"
+regex = '''(?i)(?:key|api)(?:[0-9a-z\-_\t .]{0,20})(?:[\s|']|[\s|"]){0,3}(?:=|>|:{1,3}=|\|\|:|<=|=>|:|\?=)(?:'|\"|\s|=|\x60){0,5}([0-9a-z\-_.=]{10,150})(?:['|\"|\n|\r|\s|\x60|;]|$)'''
+secretGroup = 1
+entropy = 3.5
+keywords = ["key", "api"]
+[[rules.allowlists]]
+regexTarget = "match"
+stopwords = ["example"]
+[[rules]]
+id = "pkcs12-file"
+path = '''(?i)\.(?:p12|pfx)$'''
+"#;
+        let set = load(text).unwrap();
+        assert_eq!(set.rules.len(), 1);
+        assert!(set.warnings.iter().any(|w| w.contains("pkcs12-file")));
+    }
+
+    #[test]
+    fn max_match_len_is_finite_for_bounded_rules() {
+        assert_eq!(max_match_len("ghp_[A-Za-z0-9]{36}"), 40);
+        assert_eq!(max_match_len("a+"), MAX_MATCH_LEN_CAP);
+    }
+
+    #[test]
+    fn builtin_rules_load_without_warnings() {
+        let set = RuleSet::builtin().unwrap();
+        assert!(
+            set.rules.iter().all(|r| !r.keywords.is_empty()),
+            "built-in rule without keywords"
+        );
+    }
+}
