@@ -10,11 +10,100 @@
 //! - `\<`, `\>`, `\b{…}`: Rust word-boundary assertions; PCRE reads `\<` as a literal `<`.
 //! - nested classes `[a[bc]]` and class set operations `&&`, `--`, `~~`: Rust only.
 //!
+//! It also widens very wide bounded repeats ([`relaxed_for_hyperscan`]), which Hyperscan compiles
+//! slowly.
+//!
 //! Semantics that agree, and why (the differential tests check them): with `unicode(false)` Rust's
 //! `\w \d \s \b .` and `(?i)` are ASCII, as Hyperscan's are without `HS_FLAG_UTF8`/`HS_FLAG_UCP`;
 //! Hyperscan runs with `HS_FLAG_MULTILINE`, so `^`/`$` match at line edges, which is where Rust's
 //! `^`/`$` match when `detect` confirms one line. Hyperscan's `\v` is wider than Rust's (vertical
 //! whitespace, not only VT): a superset only adds candidates, which the confirm stage drops.
+
+use std::borrow::Cow;
+
+use regex_syntax::ast::{self, Ast};
+
+/// Bounded repeats wider than this are widened to `{m,}` for Hyperscan: a `{64,4000}` over a
+/// class took 7 s of a 9 s database compile, `{64,}` compiles in milliseconds. The widened
+/// pattern matches a superset, so every match end of the rule is still reported; the extra ends
+/// are dropped when `detect` confirms with the rule's own regex.
+pub const WIDEST_BOUNDED_REPEAT: u32 = 256;
+
+/// The pattern Hyperscan compiles for a rule: `pattern` with bounded repeats wider than
+/// `widest` widened to `{m,}` (unchanged if there are none, or if it does not parse).
+pub fn relaxed_for_hyperscan(pattern: &str, widest: u32) -> Cow<'_, str> {
+    let Ok(mut ast) = ast::parse::Parser::new().parse(pattern) else {
+        return Cow::Borrowed(pattern);
+    };
+    if !widen_repeats(&mut ast, widest) {
+        return Cow::Borrowed(pattern);
+    }
+    let mut relaxed = String::new();
+    match ast::print::Printer::new().print(&ast, &mut relaxed) {
+        Ok(()) => Cow::Owned(relaxed),
+        Err(_) => Cow::Borrowed(pattern),
+    }
+}
+
+/// Widens wide bounded repeats in place; returns whether anything changed.
+fn widen_repeats(node: &mut Ast, widest: u32) -> bool {
+    match node {
+        Ast::Repetition(rep) => {
+            let mut changed = false;
+            if let ast::RepetitionKind::Range(ast::RepetitionRange::Bounded(min, max)) = rep.op.kind
+            {
+                if max > widest {
+                    rep.op.kind = ast::RepetitionKind::Range(ast::RepetitionRange::AtLeast(min));
+                    changed = true;
+                }
+            }
+            widen_repeats(&mut rep.ast, widest) | changed
+        }
+        Ast::Group(group) => widen_repeats(&mut group.ast, widest),
+        Ast::Alternation(alt) => alt
+            .asts
+            .iter_mut()
+            .fold(false, |changed, a| widen_repeats(a, widest) | changed),
+        Ast::Concat(concat) => concat
+            .asts
+            .iter_mut()
+            .fold(false, |changed, a| widen_repeats(a, widest) | changed),
+        _ => false,
+    }
+}
+
+/// Keywords shorter than this are too common to stand in for a rule's regex.
+const SHORTEST_STAND_IN_KEYWORD: usize = 4;
+
+/// Whether Hyperscan should look for `keywords` instead of running `pattern`: the pattern has no
+/// literal of 3+ bytes to start or end on, so Hyperscan runs an automaton over most of the input
+/// (`(?:[?&;]|\bsig=)...` alone cut the whole database's scan from ~3 GB/s to ~0.5 GB/s), while
+/// every keyword is long enough to be rare in logs. Findings stay the same: a keyword-mode rule is
+/// confirmed on exactly the lines where a keyword occurs, as in the pure-Rust engine.
+pub fn keywords_stand_in(pattern: &str, keywords: &[String]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    if keywords.is_empty() || keywords.iter().any(|k| k.len() < SHORTEST_STAND_IN_KEYWORD) {
+        return false;
+    }
+    let parsed = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern);
+    let Ok(hir) = parsed else { return false };
+    let weak = |kind| {
+        let literals = Extractor::new().kind(kind).extract(&hir);
+        literals.min_literal_len().map_or(true, |len| len < 3)
+    };
+    weak(ExtractKind::Prefix) && weak(ExtractKind::Suffix)
+}
+
+/// A Hyperscan expression matching any of `keywords`, ASCII-case-insensitively (as the keyword
+/// engine compares them).
+pub fn keyword_expression(keywords: &[String]) -> String {
+    let alternatives: Vec<String> = keywords.iter().map(|k| regex_syntax::escape(k)).collect();
+    format!("(?i)(?:{})", alternatives.join("|"))
+}
 
 /// Why Hyperscan must not run `pattern`, if it must not.
 pub fn unsupported_reason(pattern: &str) -> Option<&'static str> {
@@ -80,7 +169,41 @@ pub fn unsupported_reason(pattern: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::unsupported_reason;
+    use super::{relaxed_for_hyperscan, unsupported_reason};
+
+    #[test]
+    fn keywords_stand_in_for_patterns_without_anchors() {
+        use super::{keyword_expression, keywords_stand_in};
+        let kw = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let sas = r"(?:[?&;]|\bsig=)(?:sig=)?([A-Za-z0-9%+/]{43,100})(?:[&;\s]|$)";
+        assert!(keywords_stand_in(sas, &kw(&["sig="])));
+        assert!(!keywords_stand_in(sas, &kw(&["sig"])), "keyword too short");
+        assert!(!keywords_stand_in(
+            r"\b(ghp_[A-Za-z0-9]{36})\b",
+            &kw(&["ghp_"])
+        ));
+        assert!(!keywords_stand_in(r"[a-z]{8}", &[]));
+        assert_eq!(
+            keyword_expression(&kw(&["a.b", "sig="])),
+            r"(?i)(?:a\.b|sig=)"
+        );
+    }
+
+    #[test]
+    fn wide_bounded_repeats_are_widened_only() {
+        let p = r#"key:"((?:\\[nr]|[A-Za-z0-9+/=]){64,4000})"\s{0,8}x{3}y{2,}"#;
+        let relaxed = relaxed_for_hyperscan(p, 256);
+        assert_eq!(
+            relaxed,
+            r#"key:"((?:\\[nr]|[A-Za-z0-9+/=]){64,})"\s{0,8}x{3}y{2,}"#
+        );
+        assert_eq!(relaxed_for_hyperscan(r"a{1,256}", 256), r"a{1,256}");
+        assert_eq!(
+            relaxed_for_hyperscan(r"(?i)a[b-z]{2,9000}?", 256),
+            r"(?i)a[b-z]{2,}?"
+        );
+        assert_eq!(relaxed_for_hyperscan(r"(unclosed", 256), r"(unclosed");
+    }
 
     #[test]
     fn ordinary_rule_patterns_pass() {

@@ -21,6 +21,7 @@
 //! - longer lines: both engines find every match that contains one of its rule's keywords (and
 //!   Hyperscan also finds keyword-less rules' matches anywhere in the line).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -54,6 +55,11 @@ pub struct HyperscanOptions {
     pub cache_after: Duration,
     /// Compile with `HS_FLAG_SOM_LEFTMOST` (measured slower; kept for the benchmark).
     pub som_leftmost: bool,
+    /// Bounded repeats wider than this are compiled as `{m,}` (see `hs_compat`).
+    pub widest_bounded_repeat: u32,
+    /// Let Hyperscan look for the keywords of rules whose regex it scans slowly (see
+    /// `hs_compat::keywords_stand_in`).
+    pub keyword_stand_ins: bool,
 }
 
 impl HyperscanOptions {
@@ -71,6 +77,8 @@ impl HyperscanOptions {
             cache_dir: None,
             cache_after: CACHE_AFTER,
             som_leftmost: false,
+            widest_bounded_repeat: hs_compat::WIDEST_BOUNDED_REPEAT,
+            keyword_stand_ins: true,
         }
     }
 }
@@ -103,8 +111,11 @@ pub struct HyperscanMatcher {
     fallback: KeywordMatcher,
     /// Per rule: whether Hyperscan runs it.
     in_database: Vec<bool>,
-    /// Per rule: lower-cased keywords a line must contain (empty: no keyword check).
+    /// Per rule: lower-cased keywords; a regex match counts only where one is near (see `gate`).
     keywords: Vec<Vec<Vec<u8>>>,
+    /// Per rule: Hyperscan looks for the rule's keywords instead of its regex, so its
+    /// candidates are keyword hits and need no keyword check.
+    keyword_mode: Vec<bool>,
     /// Per rule: `max_match_len + 64`, the half-width of the window `detect` confirms in long lines.
     reach: Vec<usize>,
     /// Per rule: raw match ends closer than this on one line are thinned to one.
@@ -120,14 +131,31 @@ impl HyperscanMatcher {
         if options.som_leftmost {
             flags |= PatternFlags::SOM_LEFTMOST;
         }
-        let offered: Vec<u32> = (0..rules.rules.len() as u32)
-            .filter(|&i| hs_compat::unsupported_reason(&rules.rules[i as usize].pattern).is_none())
+        let keyword_mode: Vec<bool> = rules
+            .rules
+            .iter()
+            .map(|r| {
+                options.keyword_stand_ins && hs_compat::keywords_stand_in(&r.pattern, &r.keywords)
+            })
+            .collect();
+        // (rule, the expression Hyperscan compiles for it)
+        let offered: Vec<(u32, Cow<str>)> = (0..rules.rules.len() as u32)
+            .map(|i| (i, &rules.rules[i as usize]))
+            .filter(|(_, rule)| hs_compat::unsupported_reason(&rule.pattern).is_none())
+            .map(|(i, rule)| {
+                let expression = if keyword_mode[i as usize] {
+                    Cow::Owned(hs_compat::keyword_expression(&rule.keywords))
+                } else {
+                    hs_compat::relaxed_for_hyperscan(&rule.pattern, options.widest_bounded_repeat)
+                };
+                (i, expression)
+            })
             .collect();
         let key = CacheKey::new(
             &environment(),
             offered
                 .iter()
-                .map(|&i| (i, flags.bits(), rules.rules[i as usize].pattern.as_str())),
+                .map(|(i, expr)| (*i, flags.bits(), expr.as_ref())),
         );
         let cached = options
             .cache_dir
@@ -138,7 +166,7 @@ impl HyperscanMatcher {
             Some((db, rejected)) => (Some(db), rejected, DatabaseSource::Cache),
             None => {
                 let started = Instant::now();
-                let (database, rejected) = compile(rules, &offered, flags)?;
+                let (database, rejected) = compile(&offered, flags)?;
                 if let (Some(dir), Some(db)) = (&options.cache_dir, &database) {
                     if started.elapsed() >= options.cache_after {
                         // A cache that cannot be written only costs the next start-up time.
@@ -161,8 +189,8 @@ impl HyperscanMatcher {
         };
 
         let mut in_database = vec![false; rules.rules.len()];
-        for &i in &offered {
-            in_database[i as usize] = !rejected.contains(&i);
+        for (i, _) in &offered {
+            in_database[*i as usize] = !rejected.contains(i);
         }
         let fallback = KeywordMatcher::for_rules(rules, |i| !in_database[i])?;
         let keywords = rules
@@ -180,6 +208,7 @@ impl HyperscanMatcher {
             pool: Mutex::new(Vec::new()),
             fallback,
             keywords,
+            keyword_mode,
             reach: rules.rules.iter().map(|r| r.max_match_len + 64).collect(),
             spacing: rules.rules.iter().map(|r| r.max_match_len.max(1)).collect(),
             in_database,
@@ -232,9 +261,11 @@ impl HyperscanMatcher {
                 // places): keep an end unless a kept one of the same rule lies within `spacing`
                 // on the same line. `detect` confirms whole short lines, and windows of ±reach
                 // (> spacing) in long ones, so the kept end still covers the dropped one's match.
+                // Only ends after the kept one are thinned: an end reported out of order (some
+                // assertions allow it) is always kept.
                 let last = last_kept[rule];
-                let near = last != usize::MAX && last.abs_diff(end) < spacing[rule];
-                if near && memchr(b'\n', &haystack[last.min(end)..last.max(end)]).is_none() {
+                let near = last != usize::MAX && last <= end && end - last < spacing[rule];
+                if near && memchr(b'\n', &haystack[last..end]).is_none() {
                     return Matching::Continue;
                 }
                 last_kept[rule] = end;
@@ -255,7 +286,7 @@ impl HyperscanMatcher {
         let mut line: Option<std::ops::Range<usize>> = None;
         for &(end, rule) in &s.raw {
             let keywords = &self.keywords[rule as usize];
-            if keywords.is_empty() {
+            if keywords.is_empty() || self.keyword_mode[rule as usize] {
                 out.push(Candidate { at: end, rule });
                 continue;
             }
@@ -350,11 +381,13 @@ impl Matcher for HyperscanMatcher {
         self.put_back(scratch);
     }
 
+    /// `hyperscan` (Hyperscan runs the regex), `hs-keywords` (Hyperscan looks for the keywords,
+    /// see `hs_compat::keywords_stand_in`) or `regex` (the pure-Rust path).
     fn engine_of(&self, rule: usize) -> &'static str {
-        if self.in_database.get(rule) == Some(&true) {
-            "hyperscan"
-        } else {
-            "regex"
+        match (self.in_database.get(rule), self.keyword_mode.get(rule)) {
+            (Some(true), Some(true)) => "hs-keywords",
+            (Some(true), _) => "hyperscan",
+            _ => "regex",
         }
     }
 
@@ -366,16 +399,16 @@ impl Matcher for HyperscanMatcher {
 /// Compiles the `offered` rules into one database. Rules Hyperscan rejects are dropped (and
 /// returned) one by one; an error means the compiler failed for a reason no single rule explains.
 fn compile(
-    rules: &RuleSet,
-    offered: &[u32],
+    offered: &[(u32, Cow<str>)],
     flags: PatternFlags,
 ) -> Result<(Option<BlockDatabase>, Vec<u32>), String> {
     let mut rejected = Vec::new();
     let mut patterns: Vec<(u32, Pattern)> = Vec::new();
-    for &i in offered {
+    for (i, expression) in offered {
+        let i = *i;
         let pattern = Pattern {
             id: Some(i as usize),
-            ..Pattern::with_flags(rules.rules[i as usize].pattern.as_str(), flags)
+            ..Pattern::with_flags(expression.as_ref(), flags)
                 .map_err(|e| format!("Hyperscan pattern: {e}"))?
         };
         // Parse-only check first: cheap, and catches most rejections without a full compile.
