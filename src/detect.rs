@@ -162,13 +162,13 @@ impl Detector {
         found: &mut Vec<Finding>,
     ) {
         let rule = &self.rules.rules[index as usize];
-        let locs =
-            scratch.locations[index as usize].get_or_insert_with(|| rule.regex.capture_locations());
+        let locs = scratch.locations[index as usize]
+            .get_or_insert_with(|| rule.regex().capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+            let Some(m) = rule.regex().captures_read_at(locs, hay, pos) else {
                 break;
             };
             pos = if m.end() > m.start() {
