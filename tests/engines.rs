@@ -22,6 +22,11 @@ fn hyperscan_engine_is_refused_without_the_feature() {
 #[path = "../benches/engines/corpus.rs"]
 mod corpus;
 
+/// The end-to-end benchmark's corpora (`benches/e2e.sh`, `benches/throughput.rs`).
+#[cfg(feature = "hyperscan")]
+#[path = "../benches/support/corpus.rs"]
+mod e2e_corpus;
+
 #[cfg(feature = "hyperscan")]
 mod differential {
     use std::io::Write;
@@ -133,6 +138,37 @@ mod differential {
     }
 
     #[test]
+    fn end_to_end_benchmark_corpora_give_identical_findings() {
+        use super::e2e_corpus::{generate, Kind as E2eKind};
+        let pair = Pair::new(&builtin());
+        for (name, kind) in [
+            ("e2e clean", E2eKind::Clean),
+            (
+                "e2e typical",
+                E2eKind::Typical {
+                    secret_permille: 10,
+                },
+            ),
+            ("e2e worst", E2eKind::Worst),
+        ] {
+            let text = generate(kind, 300_000, 5);
+            let mut rest = &text[..];
+            let mut total = 0;
+            while !rest.is_empty() {
+                let cut = rest.len().min(64 * 1024);
+                let end = memchr::memrchr(b'\n', &rest[..cut]).map_or(rest.len(), |p| p + 1);
+                total += pair.assert_same(&rest[..end], name);
+                rest = &rest[end..];
+            }
+            assert_eq!(
+                total == 0,
+                kind == E2eKind::Clean,
+                "{name}: {total} findings"
+            );
+        }
+    }
+
+    #[test]
     fn edge_case_rules_behave_and_fall_back_per_rule() {
         let rules = edge_rules();
         let hs = HyperscanMatcher::new(&rules, &HyperscanOptions::uncached()).unwrap();
@@ -142,6 +178,7 @@ mod differential {
             hs.engine_of(i)
         };
         assert_eq!(engine_of("no-keywords"), "hyperscan");
+        assert_eq!(engine_of("keyword-stand-in-long"), "hs-keywords");
         assert_eq!(engine_of("anchored-to-haystack"), "regex");
         assert_eq!(engine_of("nested-class"), "regex");
         // No literal to anchor on, and a 4-byte keyword: Hyperscan looks for the keyword.
@@ -156,6 +193,20 @@ mod differential {
         for line in text.split(|&b| b == b'\n') {
             pair.assert_same(line, "edge line");
         }
+    }
+
+    #[test]
+    fn long_line_with_dense_keyword_hits_keeps_the_far_match() {
+        let rules = edge_rules();
+        let pair = Pair::new(&rules);
+        let mut line = vec![b'.'; 20_000];
+        line.extend_from_slice("kqv=".repeat(30).as_bytes());
+        let secret: String = (0..200)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+            .collect();
+        line.extend_from_slice(secret.as_bytes());
+        line.extend(vec![b'.'; 20_000]);
+        assert_eq!(pair.assert_same(&line, "dense keyword hits"), 1);
     }
 
     #[test]

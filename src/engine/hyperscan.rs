@@ -38,10 +38,10 @@ use super::{Candidate, KeywordMatcher, Matcher};
 use crate::detect::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
-/// Compiles slower than this are worth caching (the full built-in set takes ~0.5 s; loading a
-/// serialized database takes a few ms, while one-rule databases, as `rules test` builds, compile
-/// faster than a cache file is written).
-const CACHE_AFTER: Duration = Duration::from_millis(20);
+/// Compiles slower than this are worth caching: the full built-in set takes ~1 s, loading its
+/// serialized database a few ms. One-rule databases (`rules test` builds one per rule) mostly
+/// compile faster than this, so testing rules does not fill the cache directory.
+const CACHE_AFTER: Duration = Duration::from_millis(100);
 
 /// `hs_scan` takes a 32-bit length.
 const MAX_SCAN_BYTES: usize = u32::MAX as usize;
@@ -118,7 +118,8 @@ pub struct HyperscanMatcher {
     keyword_mode: Vec<bool>,
     /// Per rule: `max_match_len + 64`, the half-width of the window `detect` confirms in long lines.
     reach: Vec<usize>,
-    /// Per rule: raw match ends closer than this on one line are thinned to one.
+    /// Per rule: raw match ends closer than this on one line are thinned to one (`detect`
+    /// confirms ±`reach` around the kept one, which must cover the dropped one's match).
     spacing: Vec<usize>,
 }
 
@@ -203,6 +204,18 @@ impl HyperscanMatcher {
                     .collect()
             })
             .collect();
+        // A match ending at a thinned-out end lies within `reach` of the kept one when ends
+        // are match ends (spacing up to max_match_len); a keyword end can sit at the start of
+        // a match that reaches max_match_len further, so keyword hits keep one per 64 bytes.
+        let spacing: Vec<usize> = rules
+            .rules
+            .iter()
+            .zip(&keyword_mode)
+            .map(|(r, &by_keyword)| match by_keyword {
+                true => r.max_match_len.clamp(1, 64),
+                false => r.max_match_len.max(1),
+            })
+            .collect();
         let matcher = HyperscanMatcher {
             source,
             pool: Mutex::new(Vec::new()),
@@ -210,7 +223,7 @@ impl HyperscanMatcher {
             keywords,
             keyword_mode,
             reach: rules.rules.iter().map(|r| r.max_match_len + 64).collect(),
-            spacing: rules.rules.iter().map(|r| r.max_match_len.max(1)).collect(),
+            spacing,
             in_database,
             database,
         };
