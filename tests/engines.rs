@@ -341,6 +341,17 @@ mod differential {
         )
         .unwrap();
         assert_eq!(warm.database_source(), DatabaseSource::Cache);
+        // The cached plan (which rules run in Hyperscan, which as keywords) is the compiled one.
+        let fresh = HyperscanMatcher::new(&rules, &HyperscanOptions::uncached()).unwrap();
+        use logredact::engine::Matcher;
+        for i in 0..rules.rules.len() {
+            assert_eq!(
+                warm.engine_of(i),
+                fresh.engine_of(i),
+                "rule {}",
+                rules.rules[i].id
+            );
+        }
 
         let mut flipped = good.clone();
         let middle = flipped.len() / 2;

@@ -8,6 +8,12 @@
 //! candidates. Must never: report fewer candidates than the pure-Rust engine would need to reach
 //! the same findings; put input text in an error or a log.
 //!
+//! What the database holds per rule (`rules list` shows it): the rule's regex, with very wide
+//! bounded repeats widened (`hyperscan`; a superset, so no match end is lost); or, for a regex with
+//! no literal to anchor on whose keywords are rare, the keywords themselves (`hs-keywords`; see
+//! `hs_compat::keywords_stand_in`). Rules Hyperscan must not or cannot run go to the keyword
+//! automaton (`regex`). `HS_FLAG_SOM_LEFTMOST` is off: measured 2.7x slower on the typical corpus.
+//!
 //! Equivalence with the pure-Rust engine (checked by `tests/engines.rs`). That engine confirms a
 //! rule on a line only when one of the rule's keywords occurs in it; Hyperscan evaluates the whole
 //! regex, which may match without the keyword. So a match end of a rule with keywords becomes a
@@ -16,8 +22,8 @@
 //! confirm. The check runs on regex matches only, which are rare, so it costs next to nothing
 //! (a keyword literal in the database would fire on half of all lines). What is guaranteed:
 //! - lines up to `WHOLE_LINE_LIMIT` bytes: identical findings (`detect` confirms whole lines, and
-//!   a line holds a Rust match iff Hyperscan reports a match end in it: same regex semantics, see
-//!   `hs_compat`);
+//!   every Rust match in a line has its end reported by Hyperscan: same regex semantics, see
+//!   `hs_compat`; extra ends only cost a confirmation that finds nothing);
 //! - longer lines: both engines find every match that contains one of its rule's keywords (and
 //!   Hyperscan also finds keyword-less rules' matches anywhere in the line).
 
@@ -132,51 +138,33 @@ impl HyperscanMatcher {
         if options.som_leftmost {
             flags |= PatternFlags::SOM_LEFTMOST;
         }
-        let keyword_mode: Vec<bool> = rules
-            .rules
-            .iter()
-            .map(|r| {
-                options.keyword_stand_ins && hs_compat::keywords_stand_in(&r.pattern, &r.keywords)
-            })
-            .collect();
-        // (rule, the expression Hyperscan compiles for it)
-        let offered: Vec<(u32, Cow<str>)> = (0..rules.rules.len() as u32)
-            .map(|i| (i, &rules.rules[i as usize]))
-            .filter(|(_, rule)| hs_compat::unsupported_reason(&rule.pattern).is_none())
-            .map(|(i, rule)| {
-                let expression = if keyword_mode[i as usize] {
-                    Cow::Owned(hs_compat::keyword_expression(&rule.keywords))
-                } else {
-                    hs_compat::relaxed_for_hyperscan(&rule.pattern, options.widest_bounded_repeat)
-                };
-                (i, expression)
-            })
-            .collect();
-        let key = CacheKey::new(
-            &environment(),
-            offered
-                .iter()
-                .map(|(i, expr)| (*i, flags.bits(), expr.as_ref())),
-        );
+        let key = cache_key(rules, options, flags);
         let cached = options
             .cache_dir
             .as_ref()
             .and_then(|dir| hs_cache::load(dir, &key))
-            .and_then(|entry| usable_database(&entry.database).map(|db| (db, entry.rejected)));
-        let (database, rejected, source) = match cached {
-            Some((db, rejected)) => (Some(db), rejected, DatabaseSource::Cache),
+            .filter(|entry| {
+                let n = rules.rules.len() as u32;
+                entry
+                    .in_database
+                    .iter()
+                    .chain(&entry.keyword_mode)
+                    .all(|&i| i < n)
+            })
+            .and_then(|entry| usable_database(&entry.database).map(|db| (db, entry)));
+        let (database, plan, source) = match cached {
+            Some((db, entry)) => {
+                let plan = Plan::from_entry(rules.rules.len(), &entry);
+                (Some(db), plan, DatabaseSource::Cache)
+            }
             None => {
                 let started = Instant::now();
-                let (database, rejected) = compile(&offered, flags)?;
+                let (database, plan) = compile(rules, options, flags)?;
                 if let (Some(dir), Some(db)) = (&options.cache_dir, &database) {
                     if started.elapsed() >= options.cache_after {
                         // A cache that cannot be written only costs the next start-up time.
                         if let Ok(bytes) = db.serialize() {
-                            let entry = Entry {
-                                rejected: rejected.clone(),
-                                database: bytes.to_vec(),
-                            };
-                            let _ = hs_cache::store(dir, &key, &entry);
+                            let _ = hs_cache::store(dir, &key, &plan.entry(bytes.to_vec()));
                         }
                     }
                 }
@@ -185,14 +173,14 @@ impl HyperscanMatcher {
                 } else {
                     DatabaseSource::Empty
                 };
-                (database, rejected, source)
+                (database, plan, source)
             }
         };
+        let Plan {
+            in_database,
+            keyword_mode,
+        } = plan;
 
-        let mut in_database = vec![false; rules.rules.len()];
-        for (i, _) in &offered {
-            in_database[*i as usize] = !rejected.contains(i);
-        }
         let fallback = KeywordMatcher::for_rules(rules, |i| !in_database[i])?;
         let keywords = rules
             .rules
@@ -409,37 +397,114 @@ impl Matcher for HyperscanMatcher {
     }
 }
 
-/// Compiles the `offered` rules into one database. Rules Hyperscan rejects are dropped (and
-/// returned) one by one; an error means the compiler failed for a reason no single rule explains.
+/// Per rule: whether Hyperscan runs it, and whether as its keywords rather than its regex.
+struct Plan {
+    in_database: Vec<bool>,
+    keyword_mode: Vec<bool>,
+}
+
+impl Plan {
+    fn from_entry(rules: usize, entry: &Entry) -> Plan {
+        let mut plan = Plan {
+            in_database: vec![false; rules],
+            keyword_mode: vec![false; rules],
+        };
+        for &i in &entry.in_database {
+            plan.in_database[i as usize] = true;
+        }
+        for &i in &entry.keyword_mode {
+            plan.keyword_mode[i as usize] = true;
+        }
+        plan
+    }
+
+    fn entry(&self, database: Vec<u8>) -> Entry {
+        let indices = |flags: &[bool]| {
+            (0..flags.len() as u32)
+                .filter(|&i| flags[i as usize])
+                .collect()
+        };
+        Entry {
+            in_database: indices(&self.in_database),
+            keyword_mode: indices(&self.keyword_mode),
+            database,
+        }
+    }
+}
+
+/// Everything a compiled database depends on: library, CPU, options, and each rule's pattern and
+/// keywords (the expressions compiled are derived from these).
+fn cache_key(rules: &RuleSet, options: &HyperscanOptions, flags: PatternFlags) -> CacheKey {
+    let environment = format!(
+        "{} / logredact {} / flags {} widest {} stand-ins {}",
+        environment(),
+        env!("CARGO_PKG_VERSION"),
+        flags.bits(),
+        options.widest_bounded_repeat,
+        options.keyword_stand_ins
+    );
+    let mut key = CacheKey::new(&environment);
+    for rule in &rules.rules {
+        key.push(&rule.pattern);
+        key.push(&rule.keywords.len().to_string());
+        for keyword in &rule.keywords {
+            key.push(keyword);
+        }
+    }
+    key
+}
+
+/// Decides what Hyperscan runs for each rule and compiles it into one database. Rules Hyperscan
+/// rejects are dropped one by one (they run on the keyword path); an error means the compiler
+/// failed for a reason no single rule explains.
 fn compile(
-    offered: &[(u32, Cow<str>)],
+    rules: &RuleSet,
+    options: &HyperscanOptions,
     flags: PatternFlags,
-) -> Result<(Option<BlockDatabase>, Vec<u32>), String> {
-    let mut rejected = Vec::new();
+) -> Result<(Option<BlockDatabase>, Plan), String> {
+    let mut plan = Plan {
+        in_database: vec![false; rules.rules.len()],
+        keyword_mode: vec![false; rules.rules.len()],
+    };
     let mut patterns: Vec<(u32, Pattern)> = Vec::new();
-    for (i, expression) in offered {
-        let i = *i;
+    for (i, rule) in rules.rules.iter().enumerate() {
+        if hs_compat::unsupported_reason(&rule.pattern).is_some() {
+            continue;
+        }
+        let by_keyword = options.keyword_stand_ins
+            && hs_compat::keywords_stand_in(&rule.pattern, &rule.keywords);
+        let expression = if by_keyword {
+            Cow::Owned(hs_compat::keyword_expression(&rule.keywords))
+        } else {
+            hs_compat::relaxed_for_hyperscan(&rule.pattern, options.widest_bounded_repeat)
+        };
         let pattern = Pattern {
-            id: Some(i as usize),
+            id: Some(i),
             ..Pattern::with_flags(expression.as_ref(), flags)
                 .map_err(|e| format!("Hyperscan pattern: {e}"))?
         };
         // Parse-only check first: cheap, and catches most rejections without a full compile.
-        match pattern.info() {
-            Ok(info) if info.min_width() > 0 => patterns.push((i, pattern)),
-            _ => rejected.push(i),
+        if matches!(pattern.info(), Ok(info) if info.min_width() > 0) {
+            patterns.push((i as u32, pattern));
+            plan.keyword_mode[i] = by_keyword;
         }
     }
     loop {
         if patterns.is_empty() {
-            return Ok((None, rejected));
+            return Ok((None, plan));
         }
         let set: Patterns = patterns.iter().map(|(_, p)| p.clone()).collect();
         match set.build::<::hyperscan::BlockMode>() {
-            Ok(db) => return Ok((Some(db), rejected)),
+            Ok(db) => {
+                for (i, _) in &patterns {
+                    plan.in_database[*i as usize] = true;
+                }
+                return Ok((Some(db), plan));
+            }
             Err(HsAnyError::Hyperscan(HsError::CompileError(e))) => match e.expression() {
                 Some(index) if index < patterns.len() => {
-                    rejected.push(patterns.remove(index).0);
+                    let (rule, _) = patterns.remove(index);
+                    plan.keyword_mode[rule as usize] = false;
                 }
                 _ => {
                     return Err(format!(
