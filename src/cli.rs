@@ -17,6 +17,7 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::rules::RuleSet;
 use crate::selftest;
+use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 use crate::stream::{self, StreamError, StreamOptions};
 
@@ -202,16 +203,21 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         ..StreamOptions::default()
     };
     let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let shutdown = Shutdown::on_signals().map_err(|e| Failure {
+        code: 1,
+        message: format!("cannot install signal handlers: {e}"),
+    })?;
     let stdout = io::stdout();
     let mut output = stdout.lock();
     let mut result = Ok(());
     if files.is_empty() {
-        result = stream::run(
+        result = stream::run_until(
             &mut io::stdin().lock(),
             &mut output,
             &filter,
             options,
             &mut stats,
+            &shutdown,
         );
     } else {
         for path in files {
@@ -224,8 +230,15 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
                     })
                 }
             };
-            result = stream::run(&mut input, &mut output, &filter, options, &mut stats);
-            if result.is_err() {
+            result = stream::run_until(
+                &mut input,
+                &mut output,
+                &filter,
+                options,
+                &mut stats,
+                &shutdown,
+            );
+            if result.is_err() || shutdown.requested() {
                 break;
             }
         }
@@ -234,6 +247,10 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         eprint!("{}", stats.report(filter.detector().rules()));
     }
     match result {
+        // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).
+        Ok(()) if shutdown.signal().is_some() => {
+            Ok(128 + shutdown.signal().map_or(15, |s| s as u8))
+        }
         Ok(()) => Ok(0),
         // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
         Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),

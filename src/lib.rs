@@ -12,6 +12,7 @@ pub mod filter;
 pub mod redact;
 pub mod rules;
 pub mod selftest;
+pub mod shutdown;
 pub mod stats;
 pub mod stream;
 pub mod validate;
