@@ -1,0 +1,152 @@
+//! Knowledge about names and values that code (not a regex rule) decides: which JSON keys name a
+//! secret, and whether a `Basic` credential decodes to the `user:password` shape.
+//!
+//! Owns: the built-in secret key-name list and its matching rule. Must never: look at a value
+//! beyond the checks documented here, or report what it saw.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine as _;
+
+/// Key names (normalised: ASCII lower case, `-` and `.` read as `_`) whose string values are
+/// secrets whatever they look like. A key matches when it equals a name or ends with `_<name>`
+/// (`db_password`, `github_token`), and for the names in [`SUFFIX_ONLY`] also when it simply ends
+/// with it (`dbpassword`).
+pub const SECRET_KEY_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "client_secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth_token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "secret_key",
+    "access_key",
+    "authorization",
+    "proxy_authorization",
+    "cookie",
+    "set_cookie",
+    "credentials",
+    "credential",
+    "passphrase",
+    "session_token",
+    "x_api_key",
+];
+
+/// Names matched as a plain suffix too (long enough not to hit ordinary words).
+const SUFFIX_ONLY: &[&str] = &["password", "passwd", "secret", "apikey", "passphrase"];
+
+/// The key-name list in use: the built-ins plus the user's additions.
+#[derive(Debug, Clone)]
+pub struct SecretKeys {
+    names: Vec<String>,
+}
+
+impl SecretKeys {
+    /// Built-in names plus `extra` (normalised the same way).
+    pub fn new(extra: &[String]) -> Self {
+        let mut names: Vec<String> = SECRET_KEY_NAMES.iter().map(|s| s.to_string()).collect();
+        names.extend(extra.iter().map(|n| normalise(n.as_bytes())));
+        names.sort();
+        names.dedup();
+        SecretKeys { names }
+    }
+
+    /// The names, normalised (used to build the prefilter).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Whether a key (decoded JSON key text) names a secret.
+    pub fn is_secret(&self, key: &[u8]) -> bool {
+        if key.len() > 128 {
+            return false;
+        }
+        let key = normalise(key);
+        self.names.iter().any(|n| {
+            key == *n
+                || (key.len() > n.len()
+                    && key.ends_with(n.as_str())
+                    && (key.as_bytes()[key.len() - n.len() - 1] == b'_'
+                        || SUFFIX_ONLY.contains(&n.as_str())))
+        })
+    }
+}
+
+fn normalise(key: &[u8]) -> String {
+    key.iter()
+        .map(|&b| match b {
+            b'-' | b'.' | b' ' => '_',
+            _ => b.to_ascii_lowercase() as char,
+        })
+        .collect()
+}
+
+/// Whether a `Basic` credential (base64) decodes to `user:password` with printable text and a
+/// non-empty password: the shape every HTTP client sends.
+pub fn is_basic_credential(encoded: &[u8]) -> bool {
+    let encoded = encoded.trim_ascii();
+    let Ok(decoded) = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+    else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&decoded) else {
+        return false;
+    };
+    match text.split_once(':') {
+        Some((_user, pass)) => !pass.is_empty() && !text.chars().any(char::is_control),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names() {
+        let k = SecretKeys::new(&["X-Internal-Sig".to_string()]);
+        for yes in [
+            "password",
+            "DB_PASSWORD",
+            "dbPassword",
+            "client-secret",
+            "github_token",
+            "Authorization",
+            "set-cookie",
+            "x-internal-sig",
+            "api.key",
+        ] {
+            assert!(k.is_secret(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "token_type",
+            "max_tokens",
+            "tokenizer",
+            "user",
+            "secret_name",
+            "passing",
+            "keyboard",
+            "compass",
+        ] {
+            assert!(!k.is_secret(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn basic_credentials() {
+        assert!(is_basic_credential(b"dXNlcjpodW50ZXIy")); // user:hunter2
+        assert!(is_basic_credential(b"YWxhZGRpbjpvcGVuc2VzYW1l"));
+        assert!(!is_basic_credential(b"dXNlcm9ubHk=")); // "useronly"
+        assert!(!is_basic_credential(b"realm"));
+        assert!(!is_basic_credential(b"dXNlcjo=")); // "user:" empty password
+    }
+}
