@@ -56,7 +56,10 @@ fn corpus(name: &str, args: &[&str]) {
     assert_eq!(out.stdout, expected, "{name}: whole output");
     let lines_in = input.iter().filter(|&&b| b == b'\n').count();
     let lines_out = out.stdout.iter().filter(|&&b| b == b'\n').count();
-    assert_eq!(lines_in, lines_out, "{name}: one output line per input line");
+    assert_eq!(
+        lines_in, lines_out,
+        "{name}: one output line per input line"
+    );
 }
 
 #[test]
@@ -175,7 +178,10 @@ fn unterminated_private_key_block_is_bounded() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 302);
     assert_eq!(lines[200], "[REDACTED:private-key-block]");
-    assert_eq!(lines[201], "AAAAB3NzaC1yc2EAAAADAQAB", "state resets after 200 lines");
+    assert_eq!(
+        lines[201], "AAAAB3NzaC1yc2EAAAADAQAB",
+        "state resets after 200 lines"
+    );
     assert_eq!(lines[301], "user=bob visible");
 }
 
@@ -196,9 +202,8 @@ fn rsyslog_replies_one_line_per_message_in_order() {
     assert_eq!(replies.len(), 5001, "5000 replies and a final newline");
     for (i, r) in replies[..5000].iter().enumerate() {
         if i % 7 == 0 {
-            let expected = format!(
-                "{{\"msg\":\" msg {i} password=[REDACTED:secret-assignment]\"}}"
-            );
+            let expected =
+                format!("{{\"msg\":\" msg {i} password=[REDACTED:secret-assignment]\"}}");
             assert_eq!(*r, expected.as_bytes(), "reply {i}");
         } else {
             assert_eq!(*r, b"{}", "reply {i}");
@@ -241,10 +246,7 @@ fn rsyslog_fails_closed_and_stays_silent() {
     // An over-long message is replied to as wholly redacted, and the next one is still in step.
     let mut input = vec![b'x'; 10_000];
     input.extend_from_slice(b" password=hunter2\n clean\n");
-    let out = run(
-        &["--format", "rsyslog", "--max-line-bytes", "4096"],
-        &input,
-    );
+    let out = run(&["--format", "rsyslog", "--max-line-bytes", "4096"], &input);
     assert!(out.stderr.is_empty());
     assert_eq!(
         out.stdout,

@@ -14,8 +14,14 @@ const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
 const MESSAGES: &[(&str, bool)] = &[
     ("user=bob password=hunter2 login ok", true),
     ("GET /health 200 12ms", false),
-    ("fetch https://deploy:Tr0ub4dor3@git.internal/repo.git", true),
-    ("{\"level\":\"info\",\"token\":\"q8Zr2mWx7Lp4Tn6Ks1Vb\",\"n\":3}", true),
+    (
+        "fetch https://deploy:Tr0ub4dor3@git.internal/repo.git",
+        true,
+    ),
+    (
+        "{\"level\":\"info\",\"token\":\"q8Zr2mWx7Lp4Tn6Ks1Vb\",\"n\":3}",
+        true,
+    ),
     ("caf\u{e9} ol\u{e9} \u{2014} unicode stays", false),
     ("Authorization: Bearer abcdefghijklmnop1234", true),
     ("plain text with quotes \" and backslash \\ stays", false),
@@ -132,18 +138,30 @@ fn rsyslog_mmexternal_redacts_end_to_end() {
     }
     for out in ["msg.log", "fulljson.log"] {
         let lines = wait_for_lines(&dir.path().join(out), MESSAGES.len());
-        assert_eq!(lines.len(), MESSAGES.len(), "{out}: every message arrives once");
+        assert_eq!(
+            lines.len(),
+            MESSAGES.len(),
+            "{out}: every message arrives once"
+        );
         for (i, ((text, secret), got)) in MESSAGES.iter().zip(&lines).enumerate() {
             // rsyslog keeps the space that follows the tag in MSG.
             let sent = format!(" {text}");
             if *secret {
                 assert_ne!(got, &sent, "{out}: message {i} must be redacted");
-                assert!(got.contains("[REDACTED:"), "{out}: message {i} has a marker");
+                assert!(
+                    got.contains("[REDACTED:"),
+                    "{out}: message {i} has a marker"
+                );
             } else {
                 assert_eq!(got, &sent, "{out}: message {i} must arrive unchanged");
             }
         }
-        for secret in ["hunter2", "Tr0ub4dor3", "q8Zr2mWx7Lp4Tn6Ks1Vb", "abcdefghijklmnop1234"] {
+        for secret in [
+            "hunter2",
+            "Tr0ub4dor3",
+            "q8Zr2mWx7Lp4Tn6Ks1Vb",
+            "abcdefghijklmnop1234",
+        ] {
             assert!(
                 lines.iter().all(|l| !l.contains(secret)),
                 "{out}: a secret survived"

@@ -296,12 +296,14 @@ impl Structure {
             let raw = &text[s.content.clone()];
             json::decode(raw, &mut decoded, &mut map);
             inner.clear();
-            if key.as_deref().is_some_and(|k| self.keys.is_secret(k)) {
-                let value = secret_value_span(&decoded);
-                if !value.is_empty() && !is_placeholder(&decoded[value.clone()]) {
-                    inner.push(own_edit(value, SECRET_FIELD_ID));
-                }
+            let value = secret_value_span(&decoded);
+            let secret_field = key.as_deref().is_some_and(|k| self.keys.is_secret(k))
+                && !value.is_empty()
+                && !is_placeholder(&decoded[value.clone()]);
+            if secret_field {
+                inner.push(own_edit(value, SECRET_FIELD_ID));
             } else {
+                // Also for a placeholder-looking secret field: it may still hold a real secret.
                 self.value_edits(&decoded, tools, depth, &mut inner);
             }
             for e in inner.drain(..) {
