@@ -53,7 +53,7 @@ pub enum Outcome {
 impl Filter {
     /// A filter for `--format auto` with the built-in secret key names.
     pub fn new(detector: Detector) -> Self {
-        let structure = Structure::new(detector.rules(), &FormatOptions::default())
+        let structure = Structure::new(&FormatOptions::default())
             .expect("the built-in format prefilter always builds");
         let redactor = Redactor::new(detector.rules());
         Filter {
@@ -65,7 +65,7 @@ impl Filter {
 
     /// A filter for the line format and key names in `options`.
     pub fn with_format(detector: Detector, options: &FormatOptions) -> Result<Self, String> {
-        let structure = Structure::new(detector.rules(), options)?;
+        let structure = Structure::new(options)?;
         let redactor = Redactor::new(detector.rules());
         Ok(Filter {
             detector,
@@ -110,7 +110,6 @@ impl Filter {
         let findings = &mut scratch.findings;
         findings.clear();
         self.detector.find(batch, &mut scratch.detect, findings);
-        self.structure.veto(batch, findings);
         scratch.triggers.clear();
         let every_line = self.structure.checks_every_line();
         if !every_line {
@@ -251,7 +250,6 @@ impl Filter {
         } = scratch;
         findings.clear();
         self.detector.find(message, detect, findings);
-        self.structure.veto(message, findings);
         let mut tools = Tools {
             detector: &self.detector,
             redactor: &self.redactor,
@@ -275,7 +273,6 @@ impl Filter {
         let findings = &mut scratch.findings;
         findings.clear();
         self.detector.find(window, &mut scratch.detect, findings);
-        self.structure.veto(window, findings);
         let mut cut = window.len().saturating_sub(self.window_overlap());
         // A match that starts before the cut is emitted whole in this window: its context
         // (`password=`) would be gone from the next one.

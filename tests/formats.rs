@@ -21,6 +21,8 @@ fn rule_args() -> Vec<String> {
         "--rules".into(),
         format!("{root}/patterns/context.toml"),
         "--rules".into(),
+        fixture("context-rules.toml").display().to_string(),
+        "--rules".into(),
         fixture("tokens.toml").display().to_string(),
     ]
 }
@@ -203,7 +205,7 @@ fn rsyslog_replies_one_line_per_message_in_order() {
     for (i, r) in replies[..5000].iter().enumerate() {
         if i % 7 == 0 {
             let expected =
-                format!("{{\"msg\":\" msg {i} password=[REDACTED:secret-assignment]\"}}");
+                format!("{{\"msg\":\" msg {i} password=[REDACTED:t-secret-assignment]\"}}");
             assert_eq!(*r, expected.as_bytes(), "reply {i}");
         } else {
             assert_eq!(*r, b"{}", "reply {i}");
@@ -231,7 +233,7 @@ fn rsyslog_reply_is_flushed_before_the_next_message() {
         stdout.read_line(&mut reply).unwrap();
         assert_eq!(
             reply,
-            format!("{{\"msg\":\" request {i} token=[REDACTED:secret-assignment]\"}}\n")
+            format!("{{\"msg\":\" request {i} token=[REDACTED:t-secret-assignment]\"}}\n")
         );
     }
     drop(stdin);

@@ -21,6 +21,7 @@ fn build_filter() -> Filter {
     let mut set = RuleSet::default();
     for file in [
         "patterns/context.toml",
+        "tests/fixtures/formats/context-rules.toml",
         "tests/fixtures/formats/tokens.toml",
     ] {
         set.add_file(&std::path::Path::new(root).join(file))

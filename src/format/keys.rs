@@ -1,11 +1,7 @@
-//! Knowledge about names and values that code (not a regex rule) decides: which JSON keys name a
-//! secret, and whether a `Basic` credential decodes to the `user:password` shape.
+//! Which JSON keys name a secret: a decision made by code on the key, not by a rule on the value.
+//! (`Basic` credentials are checked by the `basic-auth` validator in `validate`.)
 //!
-//! Owns: the built-in secret key-name list and its matching rule. Must never: look at a value
-//! beyond the checks documented here, or report what it saw.
-
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use base64::Engine as _;
+//! Owns: the built-in secret key-name list and its matching rule. Must never: look at values.
 
 /// Key names (normalised: ASCII lower case, `-` and `.` read as `_`) whose string values are
 /// secrets whatever they look like. A key matches when it equals a name or ends with `_<name>`
@@ -88,25 +84,6 @@ fn normalise(key: &[u8]) -> String {
         .collect()
 }
 
-/// Whether a `Basic` credential (base64) decodes to `user:password` with printable text and a
-/// non-empty password: the shape every HTTP client sends.
-pub fn is_basic_credential(encoded: &[u8]) -> bool {
-    let encoded = encoded.trim_ascii();
-    let Ok(decoded) = STANDARD
-        .decode(encoded)
-        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
-    else {
-        return false;
-    };
-    let Ok(text) = std::str::from_utf8(&decoded) else {
-        return false;
-    };
-    match text.split_once(':') {
-        Some((_user, pass)) => !pass.is_empty() && !text.chars().any(char::is_control),
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,14 +116,5 @@ mod tests {
         ] {
             assert!(!k.is_secret(no.as_bytes()), "{no}");
         }
-    }
-
-    #[test]
-    fn basic_credentials() {
-        assert!(is_basic_credential(b"dXNlcjpodW50ZXIy")); // user:hunter2
-        assert!(is_basic_credential(b"YWxhZGRpbjpvcGVuc2VzYW1l"));
-        assert!(!is_basic_credential(b"dXNlcm9ubHk=")); // "useronly"
-        assert!(!is_basic_credential(b"realm"));
-        assert!(!is_basic_credential(b"dXNlcjo=")); // "user:" empty password
     }
 }

@@ -24,7 +24,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::detect::{is_placeholder, Detector, Finding, Scratch};
 use crate::redact::Redactor;
-use crate::rules::RuleSet;
 use json::JsonString;
 use keys::SecretKeys;
 use pem::PemState;
@@ -33,8 +32,6 @@ use pem::PemState;
 pub const SECRET_FIELD_ID: &str = "secret-field";
 /// Marker id for the body of a private-key block.
 pub const PRIVATE_KEY_BLOCK_ID: &str = "private-key-block";
-/// Rules with this tag find `Basic` credentials; a finding is kept only if it decodes to `user:pass`.
-pub const BASIC_AUTH_TAG: &str = "basic-auth";
 /// Top-level JSON fields that belong to the log envelope, never to the message.
 pub const ENVELOPE_KEYS: &[&str] = &["time", "stream", "date", "timestamp", "@timestamp"];
 /// How deep a JSON document embedded as a string (then inside a string…) is decoded.
@@ -83,8 +80,6 @@ pub struct Structure {
     keys: SecretKeys,
     /// Literals that make a line worth a structured look even without a finding.
     triggers: AhoCorasick,
-    /// Per rule index: whether findings must decode as Basic credentials.
-    basic_rule: Vec<bool>,
 }
 
 /// What the structured path borrows from the filter.
@@ -96,7 +91,7 @@ pub struct Tools<'a> {
 }
 
 impl Structure {
-    pub fn new(rules: &RuleSet, options: &FormatOptions) -> Result<Self, String> {
+    pub fn new(options: &FormatOptions) -> Result<Self, String> {
         let keys = SecretKeys::new(&options.secret_keys);
         let mut patterns: Vec<String> = vec!["-----BEGIN ".into()];
         if options.format.reads_json() {
@@ -117,16 +112,10 @@ impl Structure {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| format!("cannot build format prefilter: {e}"))?;
-        let basic_rule = rules
-            .rules
-            .iter()
-            .map(|r| r.tags.iter().any(|t| t == BASIC_AUTH_TAG))
-            .collect();
         Ok(Structure {
             format: options.format,
             keys,
             triggers,
-            basic_rule,
         })
     }
 
@@ -142,18 +131,6 @@ impl Structure {
     /// Appends to `at` the offsets in `batch` of literals that call for a structured look.
     pub fn trigger_offsets(&self, batch: &[u8], at: &mut Vec<usize>) {
         at.extend(self.triggers.find_iter(batch).map(|m| m.start()));
-    }
-
-    /// Drops findings that code knows are false (a `Basic` value that is not `user:pass`).
-    pub fn veto(&self, text: &[u8], findings: &mut Vec<Finding>) {
-        findings.retain(|f| {
-            !self
-                .basic_rule
-                .get(f.rule as usize)
-                .copied()
-                .unwrap_or(false)
-                || keys::is_basic_credential(&text[f.start..f.end])
-        });
     }
 
     /// Redacts one `line` (no newline) whose batch findings are `findings` (offsets relative to
@@ -241,7 +218,6 @@ impl Structure {
         }
         let mut findings = Vec::new();
         tools.detector.find(text, tools.scratch, &mut findings);
-        self.veto(text, &mut findings);
         for f in &findings {
             edits.push(finding_edit(text, f, tools.redactor));
         }
