@@ -288,3 +288,42 @@ fn rsyslog_mode_never_writes_stderr_even_with_stats() {
         assert!(v.is_object());
     }
 }
+
+#[test]
+fn secret_named_keys_are_redacted_without_any_rule_matching() {
+    // Only the token rule is loaded: no rule knows about passwords, so the key name alone
+    // (found by the fast-path prefilter) must get these values redacted.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tokens = format!("{root}/tests/fixtures/formats/tokens.toml");
+    let input = concat!(
+        "{\"user\":\"bob\",\"password\":\"pw\",\"n\":1}\n",
+        "{\"x-internal-sig\":\"abc\",\"msg\":\"hello\"}\n",
+        "{\"msg\":\"no secret here\",\"token_type\":\"bearer\"}\n",
+        "2024-05-01T10:00:00.1Z stdout F {\"DB_PASSWORD\":\"x1\"}\n",
+    );
+    let out = Command::new(BIN)
+        .args([
+            "--no-default-rules",
+            "--rules",
+            &tokens,
+            "--secret-key",
+            "x-internal-sig",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        concat!(
+            "{\"user\":\"bob\",\"password\":\"[REDACTED:secret-field]\",\"n\":1}\n",
+            "{\"x-internal-sig\":\"[REDACTED:secret-field]\",\"msg\":\"hello\"}\n",
+            "{\"msg\":\"no secret here\",\"token_type\":\"bearer\"}\n",
+            "2024-05-01T10:00:00.1Z stdout F {\"DB_PASSWORD\":\"[REDACTED:secret-field]\"}\n",
+        )
+    );
+}

@@ -54,34 +54,40 @@ impl SecretKeys {
         SecretKeys { names }
     }
 
-    /// The names, normalised (used to build the prefilter).
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
     /// Whether a key (decoded JSON key text) names a secret.
     pub fn is_secret(&self, key: &[u8]) -> bool {
-        if key.len() > 128 {
+        // Normalised on the stack: this runs for every key of every JSON line on the fast path.
+        let mut buf = [0u8; MAX_KEY_LEN];
+        if key.len() > MAX_KEY_LEN {
             return false;
         }
-        let key = normalise(key);
+        for (slot, &b) in buf.iter_mut().zip(key) {
+            *slot = normalise_byte(b);
+        }
+        let key = &buf[..key.len()];
         self.names.iter().any(|n| {
-            key == *n
+            let n = n.as_bytes();
+            key == n
                 || (key.len() > n.len()
-                    && key.ends_with(n.as_str())
-                    && (key.as_bytes()[key.len() - n.len() - 1] == b'_'
-                        || SUFFIX_ONLY.contains(&n.as_str())))
+                    && key.ends_with(n)
+                    && (key[key.len() - n.len() - 1] == b'_'
+                        || SUFFIX_ONLY.iter().any(|s| s.as_bytes() == n)))
         })
     }
 }
 
+/// Longer keys are never secret names (and are not worth normalising).
+pub const MAX_KEY_LEN: usize = 128;
+
+fn normalise_byte(b: u8) -> u8 {
+    match b {
+        b'-' | b'.' | b' ' => b'_',
+        _ => b.to_ascii_lowercase(),
+    }
+}
+
 fn normalise(key: &[u8]) -> String {
-    key.iter()
-        .map(|&b| match b {
-            b'-' | b'.' | b' ' => '_',
-            _ => b.to_ascii_lowercase() as char,
-        })
-        .collect()
+    key.iter().map(|&b| normalise_byte(b) as char).collect()
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub mod rsyslog;
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use memchr::memmem;
 
 use crate::detect::{is_placeholder, Detector, Finding, Scratch};
 use crate::redact::Redactor;
@@ -34,6 +34,8 @@ pub const SECRET_FIELD_ID: &str = "secret-field";
 pub const PRIVATE_KEY_BLOCK_ID: &str = "private-key-block";
 /// Top-level JSON fields that belong to the log envelope, never to the message.
 pub const ENVELOPE_KEYS: &[&str] = &["time", "stream", "date", "timestamp", "@timestamp"];
+/// Opens a private-key block (see [`pem`]).
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 /// How deep a JSON document embedded as a string (then inside a string…) is decoded.
 const MAX_EMBED_DEPTH: u32 = 3;
 /// Schemes kept in front of a secret-field value (`Bearer [REDACTED:…]`).
@@ -78,8 +80,6 @@ struct Edit {
 pub struct Structure {
     format: Format,
     keys: SecretKeys,
-    /// Literals that make a line worth a structured look even without a finding.
-    triggers: AhoCorasick,
 }
 
 /// What the structured path borrows from the filter.
@@ -92,30 +92,9 @@ pub struct Tools<'a> {
 
 impl Structure {
     pub fn new(options: &FormatOptions) -> Result<Self, String> {
-        let keys = SecretKeys::new(&options.secret_keys);
-        let mut patterns: Vec<String> = vec!["-----BEGIN ".into()];
-        if options.format.reads_json() {
-            patterns.push("\\/".into());
-            patterns.push("\\u".into());
-            for name in keys.names() {
-                for spelling in [name.clone(), name.replace('_', "-")] {
-                    patterns.push(format!("{spelling}\""));
-                    patterns.push(format!("{spelling}\\\""));
-                }
-            }
-        }
-        patterns.sort();
-        patterns.dedup();
-        let triggers = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| format!("cannot build format prefilter: {e}"))?;
         Ok(Structure {
             format: options.format,
-            keys,
-            triggers,
+            keys: SecretKeys::new(&options.secret_keys),
         })
     }
 
@@ -128,9 +107,41 @@ impl Structure {
         self.format == Format::Json
     }
 
-    /// Appends to `at` the offsets in `batch` of literals that call for a structured look.
+    /// Appends to `at`, sorted, the offsets in `batch` of what calls for a structured look even
+    /// without a finding: a `-----BEGIN ` line, and in JSON-reading formats a `\/` or `\u`
+    /// escape or a secret-named key (`"password":`). Built from SIMD substring searches on rare
+    /// needles, so clean lines cost next to nothing.
     pub fn trigger_offsets(&self, batch: &[u8], at: &mut Vec<usize>) {
-        at.extend(self.triggers.find_iter(batch).map(|m| m.start()));
+        at.extend(memmem::find_iter(batch, PEM_BEGIN));
+        if self.format.reads_json() {
+            at.extend(
+                memchr::memchr_iter(b'\\', batch)
+                    .filter(|&i| matches!(batch.get(i + 1), Some(b'/' | b'u'))),
+            );
+            at.extend(
+                memmem::find_iter(batch, b"\":").filter(|&colon| self.names_secret(batch, colon)),
+            );
+        }
+        at.sort_unstable();
+    }
+
+    /// Whether the key that ends at the quote at `quote` (as in `"key":` or `\"key\":`) names a
+    /// secret.
+    fn names_secret(&self, batch: &[u8], quote: usize) -> bool {
+        let end = if quote > 0 && batch[quote - 1] == b'\\' {
+            quote - 1
+        } else {
+            quote
+        };
+        let from = end.saturating_sub(keys::MAX_KEY_LEN + 2);
+        let Some(open) = memchr::memrchr(b'"', &batch[from..end]) else {
+            return false;
+        };
+        let mut key = &batch[from + open + 1..end];
+        if key.last() == Some(&b'\\') {
+            key = &key[..key.len() - 1];
+        }
+        self.keys.is_secret(key)
     }
 
     /// Redacts one `line` (no newline) whose batch findings are `findings` (offsets relative to
@@ -373,4 +384,41 @@ fn apply(text: &[u8], edits: &mut [Edit], out: &mut Vec<u8>) -> bool {
     }
     out.extend_from_slice(&text[copied..]);
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(range: Range<usize>, text: &str) -> Edit {
+        Edit {
+            range,
+            replacement: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn overlapping_edits_merge_and_the_first_text_wins() {
+        let mut out = Vec::new();
+        let mut edits = vec![edit(6..9, "B"), edit(2..7, "A"), edit(10..11, "C")]
+            .into_iter()
+            .collect::<Vec<_>>();
+        assert!(apply(b"0123456789ab", &mut edits, &mut out));
+        assert_eq!(out, b"01A9Cb");
+    }
+
+    #[test]
+    fn no_edit_copies_the_text() {
+        let mut out = Vec::new();
+        assert!(!apply(b"same", &mut [], &mut out));
+        assert_eq!(out, b"same");
+    }
+
+    #[test]
+    fn auth_scheme_words_stay_in_secret_fields() {
+        assert_eq!(secret_value_span(b"Bearer abc.def"), 7..14);
+        assert_eq!(secret_value_span(b"basic dXNlcjpwdw=="), 6..18);
+        assert_eq!(secret_value_span(b"hunter2"), 0..7);
+        assert_eq!(secret_value_span(b"Bearer "), 0..7);
+    }
 }
