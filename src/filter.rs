@@ -112,9 +112,7 @@ impl Filter {
         self.detector.find(batch, &mut scratch.detect, findings);
         scratch.triggers.clear();
         let every_line = self.structure.checks_every_line();
-        if !every_line {
-            self.structure.trigger_offsets(batch, &mut scratch.triggers);
-        }
+        self.structure.trigger_offsets(batch, &mut scratch.triggers);
         if findings.is_empty()
             && scratch.triggers.is_empty()
             && !scratch.pem.is_open()
@@ -211,13 +209,17 @@ impl Filter {
                 });
                 next_finding += 1;
             }
+            let triggered = triggers.get(next_trigger).is_some_and(|&t| t <= line_end);
+            let nothing_to_find = line_findings.is_empty() && !triggered && !tools.pem.is_open();
             out.extend_from_slice(&batch[copied..look_at]);
-            let changed = self.structure.redact_line(
-                &batch[look_at..line_end],
-                line_findings,
-                &mut tools,
-                out,
-            );
+            let line = &batch[look_at..line_end];
+            let changed = if every_line && nothing_to_find {
+                // `--format json` still has to guarantee a JSON object, but need not decode it.
+                self.structure.ensure_json_object(line, out)
+            } else {
+                self.structure
+                    .redact_line(line, line_findings, &mut tools, out)
+            };
             copied = line_end;
             if changed {
                 any_changed = true;

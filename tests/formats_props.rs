@@ -5,6 +5,7 @@
 use logredact::detect::Detector;
 use logredact::engine::KeywordMatcher;
 use logredact::filter::{Filter, Outcome};
+use logredact::format::{Format, FormatOptions};
 use logredact::rules::RuleSet;
 use logredact::stats::Stats;
 use proptest::prelude::*;
@@ -31,14 +32,33 @@ fn build_filter() -> Filter {
     Filter::new(Detector::new(set, Box::new(matcher)))
 }
 
+fn json_filter() -> &'static Filter {
+    static FILTER: std::sync::OnceLock<Filter> = std::sync::OnceLock::new();
+    FILTER.get_or_init(|| {
+        let base = build_filter();
+        let rules = base.detector().rules().clone();
+        let matcher = KeywordMatcher::new(&rules).unwrap();
+        let options = FormatOptions {
+            format: Format::Json,
+            ..FormatOptions::default()
+        };
+        Filter::with_format(Detector::new(rules, Box::new(matcher)), &options).unwrap()
+    })
+}
+
 /// Redacts one line (with its newline) and returns the output line without the newline.
 fn redact(filter: &Filter, line: &str) -> Vec<u8> {
-    let batch = format!("{line}\n");
+    redact_bytes(filter, line.as_bytes())
+}
+
+fn redact_bytes(filter: &Filter, line: &[u8]) -> Vec<u8> {
+    let mut batch = line.to_vec();
+    batch.push(b'\n');
     let mut out = Vec::new();
     let mut scratch = filter.scratch();
     let mut stats = Stats::new(filter.detector().rules().rules.len());
-    let bytes = match filter.process_lines(batch.as_bytes(), &mut scratch, &mut out, &mut stats) {
-        Outcome::Unchanged => batch.into_bytes(),
+    let bytes = match filter.process_lines(&batch, &mut scratch, &mut out, &mut stats) {
+        Outcome::Unchanged => batch,
         Outcome::Rewritten { .. } => out,
     };
     assert_eq!(bytes.last(), Some(&b'\n'));
@@ -180,5 +200,20 @@ proptest! {
         let out = redact(f, &format!("{prefix}{msg}"));
         prop_assert!(out.starts_with(prefix.as_bytes()), "envelope unchanged");
         prop_assert!(!String::from_utf8_lossy(&out).contains("hunter2"));
+    }
+
+    #[test]
+    fn json_format_always_writes_one_json_object(
+        line in prop_oneof![
+            text().prop_map(String::into_bytes),
+            object(value()).prop_map(|v| serde_json::to_vec(&v).unwrap()),
+            prop::collection::vec(any::<u8>(), 0..80),
+        ]
+    ) {
+        let line: Vec<u8> = line.into_iter().filter(|&b| b != b'\n').collect();
+        let out = redact_bytes(json_filter(), &line);
+        let parsed: Value = serde_json::from_slice(&out)
+            .map_err(|e| TestCaseError::fail(format!("output is not JSON: {e}")))?;
+        prop_assert!(parsed.is_object());
     }
 }

@@ -170,9 +170,7 @@ impl Structure {
             self.text_line_edits(line, findings, tools, &mut edits);
             let mut text = Vec::with_capacity(line.len() + 16);
             apply(line, &mut edits, &mut text);
-            out.extend_from_slice(b"{\"log\":\"");
-            json::escape_into(&text, out);
-            out.extend_from_slice(b"\"}");
+            wrap_as_json(&text, out);
             return true;
         }
         if matches!(self.format, Format::Auto | Format::Cri | Format::Rsyslog) {
@@ -199,6 +197,17 @@ impl Structure {
         }
         self.text_line_edits(line, findings, tools, &mut edits);
         apply(line, &mut edits, out)
+    }
+
+    /// `--format json` for a line with nothing to redact: a JSON object is copied as it is,
+    /// anything else is wrapped as `{"log":"…"}`. Returns whether the line changed.
+    pub fn ensure_json_object(&self, line: &[u8], out: &mut Vec<u8>) -> bool {
+        if json::looks_like_object(line) && json::scan_object(line, &mut Vec::new()) {
+            out.extend_from_slice(line);
+            return false;
+        }
+        wrap_as_json(line, out);
+        true
     }
 
     /// Edits for one text line whose findings are known: the findings plus a private-key body.
@@ -324,6 +333,13 @@ fn secret_value_span(value: &[u8]) -> Range<usize> {
         }
     }
     0..value.len()
+}
+
+/// Writes `text` as `{"log":"<text>"}` so a JSON-only reader (Fluent Bit stdin) keeps it.
+fn wrap_as_json(text: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"log\":\"");
+    json::escape_into(text, out);
+    out.extend_from_slice(b"\"}");
 }
 
 fn finding_edit(text: &[u8], f: &Finding, redactor: &Redactor) -> Edit {
