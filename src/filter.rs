@@ -120,6 +120,8 @@ impl Filter {
         {
             return Outcome::Unchanged;
         }
+        // Text formats with findings only: splice them in directly. Anything else may hold JSON,
+        // CRI envelopes or key material and goes line by line.
         if every_line
             || !scratch.triggers.is_empty()
             || scratch.pem.is_open()
