@@ -42,6 +42,8 @@ const SUFFIX_ONLY: &[&str] = &["password", "passwd", "secret", "apikey", "passph
 #[derive(Debug, Clone)]
 pub struct SecretKeys {
     names: Vec<String>,
+    /// Which bytes end some name: most keys are rejected on their last byte alone.
+    last_bytes: [bool; 256],
 }
 
 impl SecretKeys {
@@ -51,15 +53,23 @@ impl SecretKeys {
         names.extend(extra.iter().map(|n| normalise(n.as_bytes())));
         names.sort();
         names.dedup();
-        SecretKeys { names }
+        let mut last_bytes = [false; 256];
+        for n in &names {
+            if let Some(&b) = n.as_bytes().last() {
+                last_bytes[b as usize] = true;
+            }
+        }
+        SecretKeys { names, last_bytes }
     }
 
     /// Whether a key (decoded JSON key text) names a secret.
     pub fn is_secret(&self, key: &[u8]) -> bool {
         // Normalised on the stack: this runs for every key of every JSON line on the fast path.
         let mut buf = [0u8; MAX_KEY_LEN];
-        if key.len() > MAX_KEY_LEN {
-            return false;
+        match key.last() {
+            Some(&b) if key.len() <= MAX_KEY_LEN && self.last_bytes[normalise_byte(b) as usize] => {
+            }
+            _ => return false,
         }
         for (slot, &b) in buf.iter_mut().zip(key) {
             *slot = normalise_byte(b);
