@@ -15,6 +15,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
+use crate::format::rsyslog::{self, RsyslogInput};
+use crate::format::{Format, FormatOptions};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
@@ -116,6 +118,17 @@ pub struct FilterArgs {
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
     #[arg(long)]
     pub stats: bool,
+    /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
+    /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Extra JSON key name whose string values are always redacted (repeatable, or
+    /// comma-separated; matched like the built-ins: case-insensitive, also as `*_NAME`).
+    #[arg(long = "secret-key", value_name = "NAME", value_delimiter = ',')]
+    pub secret_keys: Vec<String>,
+    /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
+    #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
+    pub rsyslog_input: RsyslogInput,
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -170,6 +183,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// Loads the rule set that `args` describe, printing load warnings to stderr.
 pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
+    let mut set = load_rules_quietly(args)?;
+    for w in set.warnings.drain(..) {
+        eprintln!("logredact: warning: {w}");
+    }
+    Ok(set)
+}
+
+/// Loads the rule set that `args` describe; warnings stay in `RuleSet::warnings`.
+fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
     let mut set = if args.no_default_rules {
         RuleSet::default()
     } else {
@@ -179,9 +201,6 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
         set.add_file(file)
             .map_err(|e| Failure::config(e.to_string()))?;
     }
-    for w in set.warnings.drain(..) {
-        eprintln!("logredact: warning: {w}");
-    }
     set.select(&args.enable, &args.disable)
         .map_err(Failure::config)?;
     if set.rules.is_empty() {
@@ -190,14 +209,54 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
     Ok(set)
 }
 
-fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
-    let rules = load_rules(&args.rules)?;
+fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
-    Ok(Filter::new(Detector::new(rules, matcher)))
+    let options = FormatOptions {
+        format: args.format,
+        secret_keys: args.secret_keys.clone(),
+    };
+    Filter::with_format(Detector::new(rules, matcher), &options).map_err(Failure::config)
+}
+
+/// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
+/// warnings, no stats, no panic message; a configuration error makes every reply "redacted"
+/// instead of ending the program (rsyslog would then pass messages through unredacted).
+fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    std::panic::set_hook(Box::new(|_| {}));
+    let filter = load_rules_quietly(&args.rules)
+        .and_then(|rules| build_filter(args, rules))
+        .ok();
+    let stdout = io::stdout();
+    let mut output = stdout.lock();
+    let result = if files.is_empty() {
+        rsyslog::serve(
+            &mut io::stdin().lock(),
+            &mut output,
+            filter.as_ref(),
+            args.rsyslog_input,
+            args.max_line_bytes,
+        )
+    } else {
+        files.iter().try_for_each(|path| {
+            let mut input = io::BufReader::new(File::open(path)?);
+            rsyslog::serve(
+                &mut input,
+                &mut output,
+                filter.as_ref(),
+                args.rsyslog_input,
+                args.max_line_bytes,
+            )
+        })
+    };
+    // Exit quietly whatever happened: a message here would corrupt the reply stream.
+    Ok(u8::from(result.is_err()))
 }
 
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let filter = build_filter(args)?;
+    if args.format == Format::Rsyslog {
+        return run_rsyslog(args, files);
+    }
+    let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = StreamOptions {
         max_line_bytes: args.max_line_bytes,
         ..StreamOptions::default()

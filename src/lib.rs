@@ -9,6 +9,7 @@ pub mod cli;
 pub mod detect;
 pub mod engine;
 pub mod filter;
+pub mod format;
 pub mod redact;
 pub mod rules;
 pub mod selftest;
