@@ -52,6 +52,8 @@ pub struct Detector {
     /// Rules the matcher reports nothing for (no keyword, and not run by Hyperscan): confirmed on
     /// every line.
     every_line: Vec<u32>,
+    /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
+    generic: Vec<bool>,
 }
 
 impl Detector {
@@ -62,10 +64,16 @@ impl Detector {
                     && !matcher.reports_rule_without_keywords(i as usize)
             })
             .collect();
+        let generic = rules
+            .rules
+            .iter()
+            .map(|r| r.tags.iter().any(|t| t == "generic"))
+            .collect();
         Detector {
             rules,
             matcher,
             every_line,
+            generic,
         }
     }
 
@@ -157,7 +165,7 @@ impl Detector {
             };
             self.confirm(c.rule, text, line.clone(), window, scratch, &mut found);
         }
-        merge_overlapping(&mut found);
+        merge_overlapping(&mut found, &self.generic);
         out.extend_from_slice(&found);
         scratch.line_findings = found;
     }
@@ -190,18 +198,14 @@ impl Detector {
             let Some(secret) = secret_span(rule, locs, m.range()) else {
                 continue;
             };
-            let finding = Finding {
+            let mut finding = Finding {
                 rule: index,
                 start: line.start + secret.start,
                 end: line.start + secret.end,
                 match_start: line.start + m.start(),
                 match_end: line.start + m.end(),
             };
-            if scratch
-                .markers
-                .iter()
-                .any(|mk| mk.start < finding.match_end && finding.match_start < mk.end)
-            {
+            if !clear_of_markers(&mut finding, &scratch.markers) {
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
@@ -236,6 +240,26 @@ impl Detector {
             .chain(&self.rules.allowlists)
             .any(|al| allowlisted(al, &targets))
     }
+}
+
+/// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
+/// inside a marker is dropped; a secret that runs into one is cut where the marker begins
+/// (`password=hunter2[REDACTED:x]` still loses `hunter2`). Returns whether anything is left.
+fn clear_of_markers(f: &mut Finding, markers: &[Range<usize>]) -> bool {
+    if markers
+        .iter()
+        .any(|mk| mk.contains(&f.match_start) || mk.contains(&f.start))
+    {
+        return false;
+    }
+    if let Some(mk) = markers
+        .iter()
+        .find(|mk| f.start < mk.start && mk.start < f.end)
+    {
+        f.end = mk.start;
+        f.match_end = f.match_end.min(mk.start);
+    }
+    f.start < f.end
 }
 
 struct Targets<'a> {
@@ -323,13 +347,17 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-/// Sorts findings and merges overlapping ones; a merged finding keeps the first one's rule.
-fn merge_overlapping(found: &mut Vec<Finding>) {
+/// Sorts findings and merges overlapping ones. A merged finding keeps the first one's rule, unless
+/// that rule is generic and another is specific (`github-pat` says more than `secret-assignment`).
+fn merge_overlapping(found: &mut Vec<Finding>, generic: &[bool]) {
     found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
     let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
     for f in found.drain(..) {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {
+                if generic[last.rule as usize] && !generic[f.rule as usize] {
+                    last.rule = f.rule;
+                }
                 last.end = last.end.max(f.end);
                 last.match_start = last.match_start.min(f.match_start);
                 last.match_end = last.match_end.max(f.match_end);
@@ -383,6 +411,7 @@ mod tests {
             "password=********",
             "password=EXAMPLEpw1",
             "password=[REDACTED:pw]",
+            "password=[REDACTED:pw]tail",
             "password={{.Values.pw}}",
         ] {
             assert!(
@@ -391,6 +420,12 @@ mod tests {
                 line.len()
             );
         }
+    }
+
+    #[test]
+    fn a_secret_glued_to_a_marker_is_cut_at_the_marker() {
+        let d = detector(PW);
+        assert_eq!(spans(&d, b"password=hunter22[REDACTED:x]"), vec![(9, 17)]);
     }
 
     #[test]
