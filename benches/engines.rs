@@ -1,16 +1,21 @@
 //! Engine benchmarks: the pure-Rust engine (aho-corasick keywords → regex) against the Hyperscan
 //! engine (one database → regex confirm), with the full built-in rule set, on three generated
-//! corpora (clean, typical ~1 % secrets, worst case). One core, detection only (no redaction or
+//! corpora (clean, typical ~1 % secrets, worst case; plus `e2e-typical`, the end-to-end
+//! benchmark's typical corpus). One core, detection only (no redaction or
 //! I/O): `cargo bench --features hyperscan --bench engines`.
 //!
 //! Per corpus: `regex` and `hyperscan` (candidates + confirm = `Detector::find`), their candidate
 //! stages alone (`*-prefilter`), and Hyperscan variants: `hyperscan-som` (HS_FLAG_SOM_LEFTMOST) and
-//! `hyperscan-widen256` (only bounded repeats wider than 256 widened; the default is 64), `hyperscan-no-standins` (every
+//! `hyperscan-widen16` / `hyperscan-widen256` (bounded repeats wider than 16 / 256 widened; the
+//! default is 64), `hyperscan-no-standins` (every
 //! regex in the database, no keyword stand-ins). Also the database load from the
 //! cache and a full compile.
 
 #[path = "engines/corpus.rs"]
 mod corpus;
+/// The end-to-end benchmark's corpus (`benches/e2e.sh`), for comparison.
+#[path = "support/corpus.rs"]
+mod e2e_corpus;
 
 use std::time::Duration;
 
@@ -72,6 +77,13 @@ fn engines(c: &mut Criterion) {
             ),
         ),
         (
+            "hyperscan-widen16",
+            Detector::new(
+                rules.clone(),
+                Box::new(hyperscan(&rules, |o| o.widest_bounded_repeat = 16)),
+            ),
+        ),
+        (
             "hyperscan-widen256",
             Detector::new(
                 rules.clone(),
@@ -87,16 +99,26 @@ fn engines(c: &mut Criterion) {
         ("hyperscan-prefilter", Box::new(hyperscan(&rules, |_| {}))),
     ];
 
-    for kind in Kind::ALL {
-        // The worst case is ~100x slower per byte; a smaller corpus keeps the run short.
-        let bytes = if kind == Kind::Worst {
-            CORPUS_BYTES / 8
-        } else {
-            CORPUS_BYTES
-        };
-        let text = corpus::generate(kind, &rules, bytes, 42);
+    let e2e_typical = e2e_corpus::Kind::Typical {
+        secret_permille: 10,
+    };
+    let corpora = Kind::ALL
+        .iter()
+        .map(|&kind| {
+            // The worst case is ~100x slower per byte; a smaller corpus keeps the run short.
+            let bytes = match kind {
+                Kind::Worst => CORPUS_BYTES / 8,
+                _ => CORPUS_BYTES,
+            };
+            (kind.name(), corpus::generate(kind, &rules, bytes, 42))
+        })
+        .chain([(
+            "e2e-typical",
+            e2e_corpus::generate(e2e_typical, CORPUS_BYTES, 42),
+        )]);
+    for (name, text) in corpora {
         let pieces = batches(&text);
-        let mut group = c.benchmark_group(format!("engines/{}", kind.name()));
+        let mut group = c.benchmark_group(format!("engines/{name}"));
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(1));

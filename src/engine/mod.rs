@@ -11,6 +11,8 @@
 //! findings; `tests/engines.rs` checks it.
 
 #[cfg(feature = "hyperscan")]
+mod hs_build;
+#[cfg(feature = "hyperscan")]
 mod hs_cache;
 #[cfg(feature = "hyperscan")]
 mod hs_compat;
