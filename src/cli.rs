@@ -118,6 +118,9 @@ pub struct FilterArgs {
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
     #[arg(long)]
     pub stats: bool,
+    /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
@@ -178,6 +181,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
             eprintln!("logredact: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
+/// the single reader and writer are the limit).
+fn scan_threads(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        n => n,
     }
 }
 
@@ -266,37 +278,39 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
     })?;
-    let stdout = io::stdout();
-    let mut output = stdout.lock();
-    let mut result = Ok(());
-    if files.is_empty() {
-        result = stream::run_until(
-            &mut io::stdin().lock(),
-            &mut output,
-            &filter,
-            options,
-            &mut stats,
-            &shutdown,
-        );
-    } else {
-        for path in files {
-            let mut input: Box<dyn Read> = match File::open(path) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    return Err(Failure {
-                        code: 1,
-                        message: format!("{}: {e}", path.display()),
-                    })
-                }
-            };
-            result = stream::run_until(
-                &mut input,
-                &mut output,
+    let threads = scan_threads(args.threads);
+    let run_one = |input: &mut dyn Read, stats: &mut Stats| {
+        if threads > 1 {
+            stream::parallel::run(
+                input,
+                io::stdout(),
                 &filter,
                 options,
-                &mut stats,
+                stats,
                 &shutdown,
-            );
+                threads,
+            )
+        } else {
+            stream::run_until(
+                input,
+                &mut io::stdout().lock(),
+                &filter,
+                options,
+                stats,
+                &shutdown,
+            )
+        }
+    };
+    let mut result = Ok(());
+    if files.is_empty() {
+        result = run_one(&mut io::stdin().lock(), &mut stats);
+    } else {
+        for path in files {
+            let mut input = File::open(path).map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", path.display()),
+            })?;
+            result = run_one(&mut input, &mut stats);
             if result.is_err() || shutdown.requested() {
                 break;
             }

@@ -11,6 +11,8 @@
 //! once, and under load reads are large and so are writes (one `write` per batch; a batch always
 //! ends on a line boundary, so each line goes out in one piece).
 
+pub mod parallel;
+
 use std::io::{self, ErrorKind, Read, Write};
 
 use memchr::memrchr;
@@ -168,7 +170,7 @@ pub fn run_until(
     }
 }
 
-fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
+pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
     loop {
         match input.read(buf) {
             Ok(n) => return Ok(n),
