@@ -140,9 +140,11 @@ impl Baseline {
                     source: KeySource::BaselineSalt,
                 })
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "baseline {name}: \"key\" must be \"user-key\" (no salt) or \"salt\" (with a salt)"
-            )),
+            ))
+            }
         };
         Ok(Baseline {
             fingerprints: file.fingerprints.into_iter().collect(),
