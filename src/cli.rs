@@ -22,7 +22,7 @@ use crate::rules::RuleSet;
 use crate::run;
 use crate::selftest;
 use crate::stats::Stats;
-use crate::stream::{self, StreamError, StreamOptions};
+use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -140,6 +140,11 @@ pub struct FilterArgs {
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
     #[arg(long)]
     pub stats: bool,
+    // ---- issue 7: --long-lines ----
+    /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
+    /// at most N bytes after redaction, never inside a marker (split; N >= 128).
+    #[arg(long, value_enum, default_value_t = LongLines::Window)]
+    pub long_lines: LongLines,
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -227,10 +232,7 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
 
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     let filter = build_filter(args)?;
-    let options = StreamOptions {
-        max_line_bytes: args.max_line_bytes,
-        ..StreamOptions::default()
-    };
+    let options = stream_options(args)?;
     let mut stats = Stats::new(filter.detector().rules().rules.len());
     let stdout = io::stdout();
     let mut output = stdout.lock();
@@ -389,10 +391,7 @@ pub struct LintArgs {
 
 fn run_wrapped(args: &FilterArgs, command: &[OsString]) -> Result<u8, Failure> {
     let filter = Arc::new(build_filter(args)?);
-    let options = StreamOptions {
-        max_line_bytes: args.max_line_bytes,
-        ..StreamOptions::default()
-    };
+    let options = stream_options(args)?;
     let report = match run::run(Arc::clone(&filter), options, command) {
         Ok(report) => report,
         Err(run::RunError::Start { code, message }) => return Err(Failure { code, message }),
@@ -475,4 +474,19 @@ fn print_man_page() -> Result<u8, Failure> {
             message: format!("man: {e}"),
         })?;
     Ok(0)
+}
+
+/// Stream options from filter arguments (issue 7 added `--long-lines`).
+fn stream_options(args: &FilterArgs) -> Result<StreamOptions, Failure> {
+    if args.long_lines == LongLines::Split && args.max_line_bytes < stream::MIN_SPLIT_LINE_BYTES {
+        return Err(Failure::config(format!(
+            "--long-lines split needs --max-line-bytes of at least {}",
+            stream::MIN_SPLIT_LINE_BYTES
+        )));
+    }
+    Ok(StreamOptions {
+        max_line_bytes: args.max_line_bytes,
+        long_lines: args.long_lines,
+        ..StreamOptions::default()
+    })
 }
