@@ -79,8 +79,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    Man {
+        /// Write logredact.1, logredact-run.1, logredact-lint.1, ... into DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     // ---- end issue 7 ----
 }
 
@@ -191,7 +195,7 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         Some(Command::Run { args, command }) => run_wrapped(&args, &command),
         Some(Command::Lint(args)) => run_lint(&args),
         Some(Command::Completions { shell }) => print_completions(shell),
-        Some(Command::Man) => print_man_page(),
+        Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -466,13 +470,20 @@ fn print_completions(shell: clap_complete::Shell) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn print_man_page() -> Result<u8, Failure> {
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut io::stdout())
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("man: {e}"),
-        })?;
+fn print_man_page(out_dir: Option<&std::path::Path>) -> Result<u8, Failure> {
+    let failed = |e: io::Error| Failure {
+        code: 1,
+        message: format!("man: {e}"),
+    };
+    match out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?
+        }
+        None => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map_err(failed)?,
+    }
     Ok(0)
 }
 
