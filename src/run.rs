@@ -17,7 +17,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, ErrorKind, Write};
+use std::io::{self, ErrorKind, IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -98,13 +98,19 @@ async fn supervise(
     // us with the default action and leave the child running without a reader.
     let mut signals = forward_signals_to_channel()?;
 
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| start_error(program, &e))?;
+        .stderr(Stdio::piped());
+    // In its own process group, a signal sent to our group (Ctrl-C on a terminal, `kill -INT
+    // -PGID`) reaches the child once, through us, and not twice. Not when our stdin is a
+    // terminal: a child reading it from a background group would be stopped (SIGTTIN).
+    if !io::stdin().is_terminal() {
+        command.process_group(0);
+    }
+    let mut child = command.spawn().map_err(|e| start_error(program, &e))?;
     let pid = child
         .id()
         .and_then(|id| Pid::from_raw(id as i32))

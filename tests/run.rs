@@ -3,6 +3,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -157,6 +158,30 @@ fn stop_and_user_signals_are_forwarded_to_the_child() {
         assert_eq!(rest, format!("got {signal} {MARKER}\n"), "SIG{signal}");
         assert_eq!(status.code(), Some(7), "SIG{signal}");
     }
+}
+
+#[test]
+fn a_signal_to_our_process_group_reaches_the_child_once() {
+    // `kill -INT -PGID` (what a terminal's Ctrl-C does to the foreground job): the child must
+    // see one SIGINT, forwarded by us, not a second one straight from the group signal.
+    let script = "n=0; trap 'n=$((n+1))' INT; echo ready; \
+                  while [ $n -lt 1 ]; do sleep 0.05; done; sleep 0.5; echo \"ints $n\"";
+    let mut child = run_cmd(&["sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut reader = wait_ready(&mut child);
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "ints 1\n");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
 #[test]
