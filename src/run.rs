@@ -8,8 +8,10 @@
 //! pipe, so an abrupt exit still delivers everything, a last line without newline included), leave
 //! the child unreaped, or mention the child's output in a message.
 //!
-//! Threads, and why: tokio (a current-thread runtime on the main thread) waits for the child and
-//! for signals — both are events, and `tokio::process` reaps the child via SIGCHLD. The two pumps
+//! Threads, and why: tokio (a current-thread runtime on the main thread) waits for signals — the
+//! ones we forward, and SIGCHLD, on which we reap with `wait` (any child): the child, and as PID 1 of a
+//! container the orphans re-parented to us (tokio's own process reaping only knows its own
+//! children, so the child is spawned with `std::process` and reaped here). The two pumps
 //! are plain threads that call the library's blocking [`stream::run`], so `run` redacts and
 //! flushes exactly like the filter (same batching, long-line windows, flush policy) with no
 //! second, async copy of that logic. Both pumps share one [`Filter`] (it is `Sync`); each has its
@@ -18,12 +20,13 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, ErrorKind, IsTerminal, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use rustix::process::{kill_process, Pid, Signal};
+use rustix::process::{kill_process, wait, Pid, Signal, WaitOptions, WaitStatus};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -95,10 +98,13 @@ async fn supervise(
     args: &[OsString],
 ) -> Result<RunReport, RunError> {
     // Handlers first: a SIGTERM that arrives between spawn and registration would otherwise kill
-    // us with the default action and leave the child running without a reader.
+    // us with the default action and leave the child running without a reader; a SIGCHLD would
+    // be missed.
     let mut signals = forward_signals_to_channel()?;
+    let mut child_events = signal(SignalKind::child())
+        .map_err(|e| RunError::Internal(format!("run: cannot handle SIGCHLD: {e}")))?;
 
-    let mut command = tokio::process::Command::new(program);
+    let mut command = std::process::Command::new(program);
     command
         .args(args)
         .stdin(Stdio::inherit())
@@ -110,13 +116,12 @@ async fn supervise(
     if !io::stdin().is_terminal() {
         command.process_group(0);
     }
+    // The `Child` handle is never waited on: `reap_children` collects its status.
     let mut child = command.spawn().map_err(|e| start_error(program, &e))?;
-    let pid = child
-        .id()
-        .and_then(|id| Pid::from_raw(id as i32))
+    let pid = Pid::from_raw(child.id() as i32)
         .ok_or_else(|| RunError::Internal("run: the child has no process id".into()))?;
-    let child_stdout = take_pipe(child.stdout.take().map(|p| p.into_owned_fd()))?;
-    let child_stderr = take_pipe(child.stderr.take().map(|p| p.into_owned_fd()))?;
+    let child_stdout = take_pipe(child.stdout.take().map(OwnedFd::from))?;
+    let child_stderr = take_pipe(child.stderr.take().map(OwnedFd::from))?;
 
     // Both pumps write whole batches under one lock, so if our stdout and stderr are the same
     // pipe (`2>&1`) lines from the two streams interleave, but never inside a line.
@@ -143,17 +148,17 @@ async fn supervise(
         )?,
     ];
 
-    let status: ExitStatus = loop {
+    let mut status = reap_children(pid)?;
+    while status.is_none() {
         tokio::select! {
-            status = child.wait() => {
-                break status.map_err(|e| RunError::Internal(format!("run: waiting for the child failed: {e}")))?;
-            }
+            Some(()) = child_events.recv() => status = reap_children(pid)?,
             Some(sig) = signals.recv() => {
                 // ESRCH only means the child is exiting right now; its status comes next.
                 let _ = kill_process(pid, sig);
             }
         }
-    };
+    }
+    let exit_code = status.unwrap_or(1);
 
     // The child is gone; drain what it wrote. A process it left behind may hold a pipe open:
     // then a further stop signal (TERM, INT, QUIT) ends the wait instead of being forwarded.
@@ -166,6 +171,8 @@ async fn supervise(
                 // Every sender is gone: both threads have ended (a panicked one sends nothing).
                 None => break,
             },
+            // As PID 1 we keep reaping orphans that were handed to us while we drain.
+            Some(()) = child_events.recv() => { reap_children(pid)?; }
             Some(sig) = signals.recv() => {
                 if [Signal::TERM, Signal::INT, Signal::QUIT].contains(&sig) {
                     abandoned = true;
@@ -193,15 +200,41 @@ async fn supervise(
         pump_error = Some("run: stopped before the child's output streams were closed".into());
     }
     Ok(RunReport {
-        exit_code: exit_code_of(status),
+        exit_code,
         stats,
         pump_error,
     })
 }
 
-/// The exit code a shell would report for `status`.
-pub fn exit_code_of(status: ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
+/// Collects the status of every child that has exited — `child` and, when we are PID 1 of a
+/// container, the orphans the kernel hands to us, which would otherwise stay zombies — and
+/// returns the exit code of `child` if it was among them.
+fn reap_children(child: Pid) -> Result<Option<u8>, RunError> {
+    let mut child_code = None;
+    loop {
+        // `wait` is waitpid(-1): any child, whatever its process group.
+        match wait(WaitOptions::NOHANG) {
+            Ok(Some((pid, status))) => {
+                if pid == child {
+                    child_code = Some(exit_code_of(status));
+                }
+            }
+            // Children remain, none has exited (yet); or no children at all.
+            Ok(None) => return Ok(child_code),
+            Err(e) if e == rustix::io::Errno::CHILD => return Ok(child_code),
+            Err(e) if e == rustix::io::Errno::INTR => continue,
+            Err(e) => {
+                return Err(RunError::Internal(format!(
+                    "run: waiting for the child failed: {e}"
+                )))
+            }
+        }
+    }
+}
+
+/// The exit code a shell would report for `status`: the code, or 128+N for signal N.
+fn exit_code_of(status: WaitStatus) -> u8 {
+    match (status.exit_status(), status.terminating_signal()) {
         (Some(code), _) => (code & 0xff) as u8,
         (None, Some(sig)) => (128 + sig).min(255) as u8,
         (None, None) => 1,
@@ -222,16 +255,9 @@ fn start_error(program: &OsString, e: &io::Error) -> RunError {
     }
 }
 
-fn take_pipe(pipe: Option<io::Result<std::os::fd::OwnedFd>>) -> Result<File, RunError> {
-    match pipe {
-        Some(Ok(fd)) => Ok(File::from(fd)),
-        Some(Err(e)) => Err(RunError::Internal(format!(
-            "run: cannot read the child's output: {e}"
-        ))),
-        None => Err(RunError::Internal(
-            "run: the child's output is not a pipe".into(),
-        )),
-    }
+fn take_pipe(pipe: Option<OwnedFd>) -> Result<File, RunError> {
+    pipe.map(File::from)
+        .ok_or_else(|| RunError::Internal("run: the child's output is not a pipe".into()))
 }
 
 /// Registers handlers for [`FORWARDED_SIGNALS`] (which also stops their default action, so we

@@ -237,6 +237,40 @@ fn the_child_is_reaped_while_its_leftover_output_is_still_drained() {
     assert_eq!(child.wait().unwrap().code(), Some(3));
 }
 
+#[test]
+fn as_pid_1_orphans_handed_to_us_are_reaped() {
+    // In a new PID namespace logredact is PID 1, as in a container: a process the child leaves
+    // behind is re-parented to it and must not stay a zombie when it exits.
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: creating a PID namespace with unshare needs root");
+        return;
+    }
+    let script = "(sleep 0.1 &); sleep 0.8; \
+                  echo zombies $(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l)";
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_logredact"))
+        .args([
+            "run",
+            "--no-default-rules",
+            "--rules",
+            &rules(),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "zombies 0\n");
+}
+
 /// `count` lines per stream, one in 100 with a secret, from two concurrent writers.
 fn two_stream_script(count: u64) -> String {
     format!(
