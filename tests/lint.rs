@@ -163,6 +163,7 @@ fn a_secret_far_into_a_very_long_line_is_found_at_its_column() {
         (&records[0]["line"], &records[0]["column"]),
         (&1.into(), &3_000_002.into())
     );
+    assert!(!stdout(&out).contains(SECRET));
     assert_eq!(
         (&records[1]["line"], &records[1]["column"]),
         (&2.into(), &6.into())
@@ -378,4 +379,36 @@ fn lint_reads_stdin_as_dash() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).starts_with("-:1:3: test-token"));
+}
+
+#[test]
+fn previews_never_show_a_secret_near_a_window_edge() {
+    // Secrets every 30-60 bytes along a 3 MB line: wherever a window is cut, each preview shows
+    // redacted context only, and every secret is reported exactly once at its column.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    let mut count = 0;
+    while text.len() < 3_000_000 {
+        text.push_str(&"y".repeat(10 + count % 30));
+        text.push(' ');
+        expected.push(text.len() as u64 + 1);
+        text.push_str(&format!("tok_{count:016}"));
+        text.push(' ');
+        count += 1;
+    }
+    text.push('\n');
+    fs::write(dir.path().join("dense.log"), &text).unwrap();
+    let out = lint_in(dir.path(), &["--report-format", "json", "dense.log"]);
+    let report = stdout(&out);
+    assert!(!report.contains("tok_0"), "a secret leaked into a preview");
+    let columns: Vec<u64> = report
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["column"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(columns, expected);
 }

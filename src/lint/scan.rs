@@ -146,7 +146,9 @@ impl Context<'_> {
             }
         }
         self.findings.retain(|f| f.end <= cut);
-        self.locate_all(text, place, report)?;
+        // Only the part before the cut: a secret in the overlap is not redacted yet, and must
+        // not show up in a preview (it is reported with the next window).
+        self.locate_all(&text[..cut], place, report)?;
         Ok(cut)
     }
 
@@ -182,9 +184,13 @@ impl Context<'_> {
                 line_start,
                 line_findings,
             );
+            // UTF-16 columns are counted on from the previous finding, not from the line start:
+            // a long line with many findings stays linear.
+            let (mut utf16_at, mut utf16_col) = (line_start, utf16_base);
             for (f, preview) in line_findings.iter().zip(previews) {
-                let before = &text[line_start..f.start];
-                let column_utf16 = utf16_base + utf16_len(before) + 1;
+                utf16_col += utf16_len(&text[utf16_at..f.start]);
+                utf16_at = f.start;
+                let column_utf16 = utf16_col + 1;
                 report(Located {
                     rule: f.rule,
                     line,
