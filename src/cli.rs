@@ -17,10 +17,13 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
+use crate::format::rsyslog::{self, RsyslogInput};
+use crate::format::{Format, FormatOptions};
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
 use crate::rules::RuleSet;
 use crate::run;
 use crate::selftest;
+use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
@@ -144,6 +147,17 @@ pub struct FilterArgs {
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
     #[arg(long)]
     pub stats: bool,
+    /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
+    /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Extra JSON key name whose string values are always redacted (repeatable, or
+    /// comma-separated; matched like the built-ins: case-insensitive, also as `*_NAME`).
+    #[arg(long = "secret-key", value_name = "NAME", value_delimiter = ',')]
+    pub secret_keys: Vec<String>,
+    /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
+    #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
+    pub rsyslog_input: RsyslogInput,
     // ---- issue 7: --long-lines ----
     /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
     /// at most N bytes after redaction, never inside a marker (split; N >= 128).
@@ -208,6 +222,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// Loads the rule set that `args` describe, printing load warnings to stderr.
 pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
+    let mut set = load_rules_quietly(args)?;
+    for w in set.warnings.drain(..) {
+        eprintln!("logredact: warning: {w}");
+    }
+    Ok(set)
+}
+
+/// Loads the rule set that `args` describe; warnings stay in `RuleSet::warnings`.
+fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
     let mut set = if args.no_default_rules {
         RuleSet::default()
     } else {
@@ -217,9 +240,6 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
         set.add_file(file)
             .map_err(|e| Failure::config(e.to_string()))?;
     }
-    for w in set.warnings.drain(..) {
-        eprintln!("logredact: warning: {w}");
-    }
     set.select(&args.enable, &args.disable)
         .map_err(Failure::config)?;
     if set.rules.is_empty() {
@@ -228,26 +248,71 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
     Ok(set)
 }
 
-fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
-    let rules = load_rules(&args.rules)?;
+fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
-    Ok(Filter::new(Detector::new(rules, matcher)))
+    let options = FormatOptions {
+        format: args.format,
+        secret_keys: args.secret_keys.clone(),
+    };
+    Filter::with_format(Detector::new(rules, matcher), &options).map_err(Failure::config)
+}
+
+/// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
+/// warnings, no stats, no panic message; a configuration error makes every reply "redacted"
+/// instead of ending the program (rsyslog would then pass messages through unredacted).
+fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    std::panic::set_hook(Box::new(|_| {}));
+    let filter = load_rules_quietly(&args.rules)
+        .and_then(|rules| build_filter(args, rules))
+        .ok();
+    let stdout = io::stdout();
+    let mut output = stdout.lock();
+    let result = if files.is_empty() {
+        rsyslog::serve(
+            &mut io::stdin().lock(),
+            &mut output,
+            filter.as_ref(),
+            args.rsyslog_input,
+            args.max_line_bytes,
+        )
+    } else {
+        files.iter().try_for_each(|path| {
+            let mut input = io::BufReader::new(File::open(path)?);
+            rsyslog::serve(
+                &mut input,
+                &mut output,
+                filter.as_ref(),
+                args.rsyslog_input,
+                args.max_line_bytes,
+            )
+        })
+    };
+    // Exit quietly whatever happened: a message here would corrupt the reply stream.
+    Ok(u8::from(result.is_err()))
 }
 
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let filter = build_filter(args)?;
+    if args.format == Format::Rsyslog {
+        return run_rsyslog(args, files);
+    }
+    let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = stream_options(args)?;
     let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let shutdown = Shutdown::on_signals().map_err(|e| Failure {
+        code: 1,
+        message: format!("cannot install signal handlers: {e}"),
+    })?;
     let stdout = io::stdout();
     let mut output = stdout.lock();
     let mut result = Ok(());
     if files.is_empty() {
-        result = stream::run(
+        result = stream::run_until(
             &mut io::stdin().lock(),
             &mut output,
             &filter,
             options,
             &mut stats,
+            &shutdown,
         );
     } else {
         for path in files {
@@ -260,8 +325,15 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
                     })
                 }
             };
-            result = stream::run(&mut input, &mut output, &filter, options, &mut stats);
-            if result.is_err() {
+            result = stream::run_until(
+                &mut input,
+                &mut output,
+                &filter,
+                options,
+                &mut stats,
+                &shutdown,
+            );
+            if result.is_err() || shutdown.requested() {
                 break;
             }
         }
@@ -270,6 +342,10 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         eprint!("{}", stats.report(filter.detector().rules()));
     }
     match result {
+        // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).
+        Ok(()) if shutdown.signal().is_some() => {
+            Ok(128 + shutdown.signal().map_or(15, |s| s as u8))
+        }
         Ok(()) => Ok(0),
         // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
         Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
@@ -394,7 +470,12 @@ pub struct LintArgs {
 }
 
 fn run_wrapped(args: &FilterArgs, command: &[OsString]) -> Result<u8, Failure> {
-    let filter = Arc::new(build_filter(args)?);
+    if args.format == Format::Rsyslog {
+        return Err(Failure::config(
+            "run: --format rsyslog is for rsyslog's mmexternal, not for wrapping a command",
+        ));
+    }
+    let filter = Arc::new(build_filter(args, load_rules(&args.rules)?)?);
     let options = stream_options(args)?;
     let report = match run::run(Arc::clone(&filter), options, command) {
         Ok(report) => report,

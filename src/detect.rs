@@ -40,6 +40,9 @@ pub struct Scratch {
     line_findings: Vec<Finding>,
     locations: Vec<Option<CaptureLocations>>,
     markers: Vec<Range<usize>>,
+    /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
+    last_line_of_rule: Vec<u64>,
+    line_number: u64,
 }
 
 /// The rules plus the engine that finds their candidates.
@@ -48,6 +51,8 @@ pub struct Detector {
     matcher: Box<dyn Matcher>,
     /// Rules with no keyword: confirmed on every line.
     every_line: Vec<u32>,
+    /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
+    generic: Vec<bool>,
 }
 
 impl Detector {
@@ -55,10 +60,16 @@ impl Detector {
         let every_line = (0..rules.rules.len() as u32)
             .filter(|&i| rules.rules[i as usize].runs_on_every_line())
             .collect();
+        let generic = rules
+            .rules
+            .iter()
+            .map(|r| r.tags.iter().any(|t| t == "generic"))
+            .collect();
         Detector {
             rules,
             matcher,
             every_line,
+            generic,
         }
     }
 
@@ -76,6 +87,8 @@ impl Detector {
             line_findings: Vec::new(),
             locations: (0..self.rules.rules.len()).map(|_| None).collect(),
             markers: Vec::new(),
+            last_line_of_rule: vec![0; self.rules.rules.len()],
+            line_number: 0,
         }
     }
 
@@ -131,14 +144,16 @@ impl Detector {
             from = close;
         }
 
-        let mut rules_done: Vec<u32> = Vec::new();
+        scratch.line_number += 1;
         for c in candidates {
             let rule = &self.rules.rules[c.rule as usize];
             let window = if line.len() <= WHOLE_LINE_LIMIT {
-                if rules_done.contains(&c.rule) {
+                // One confirmation per rule and line, however many keyword hits it had.
+                let last = &mut scratch.last_line_of_rule[c.rule as usize];
+                if *last == scratch.line_number {
                     continue;
                 }
-                rules_done.push(c.rule);
+                *last = scratch.line_number;
                 line.clone()
             } else {
                 let reach = rule.max_match_len + 64;
@@ -146,7 +161,7 @@ impl Detector {
             };
             self.confirm(c.rule, text, line.clone(), window, scratch, &mut found);
         }
-        merge_overlapping(&mut found);
+        merge_overlapping(&mut found, &self.generic);
         out.extend_from_slice(&found);
         scratch.line_findings = found;
     }
@@ -162,13 +177,13 @@ impl Detector {
         found: &mut Vec<Finding>,
     ) {
         let rule = &self.rules.rules[index as usize];
-        let locs =
-            scratch.locations[index as usize].get_or_insert_with(|| rule.regex.capture_locations());
+        let locs = scratch.locations[index as usize]
+            .get_or_insert_with(|| rule.regex().capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+            let Some(m) = rule.regex().captures_read_at(locs, hay, pos) else {
                 break;
             };
             pos = if m.end() > m.start() {
@@ -179,18 +194,14 @@ impl Detector {
             let Some(secret) = secret_span(rule, locs, m.range()) else {
                 continue;
             };
-            let finding = Finding {
+            let mut finding = Finding {
                 rule: index,
                 start: line.start + secret.start,
                 end: line.start + secret.end,
                 match_start: line.start + m.start(),
                 match_end: line.start + m.end(),
             };
-            if scratch
-                .markers
-                .iter()
-                .any(|mk| mk.start < finding.match_end && finding.match_start < mk.end)
-            {
+            if !clear_of_markers(&mut finding, &scratch.markers) {
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
@@ -225,6 +236,26 @@ impl Detector {
             .chain(&self.rules.allowlists)
             .any(|al| allowlisted(al, &targets))
     }
+}
+
+/// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
+/// inside a marker is dropped; a secret that runs into one is cut where the marker begins
+/// (`password=hunter2[REDACTED:x]` still loses `hunter2`). Returns whether anything is left.
+fn clear_of_markers(f: &mut Finding, markers: &[Range<usize>]) -> bool {
+    if markers
+        .iter()
+        .any(|mk| mk.contains(&f.match_start) || mk.contains(&f.start))
+    {
+        return false;
+    }
+    if let Some(mk) = markers
+        .iter()
+        .find(|mk| f.start < mk.start && mk.start < f.end)
+    {
+        f.end = mk.start;
+        f.match_end = f.match_end.min(mk.start);
+    }
+    f.start < f.end
 }
 
 struct Targets<'a> {
@@ -312,13 +343,17 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-/// Sorts findings and merges overlapping ones; a merged finding keeps the first one's rule.
-fn merge_overlapping(found: &mut Vec<Finding>) {
+/// Sorts findings and merges overlapping ones. A merged finding keeps the first one's rule, unless
+/// that rule is generic and another is specific (`github-pat` says more than `secret-assignment`).
+fn merge_overlapping(found: &mut Vec<Finding>, generic: &[bool]) {
     found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
     let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
     for f in found.drain(..) {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {
+                if generic[last.rule as usize] && !generic[f.rule as usize] {
+                    last.rule = f.rule;
+                }
                 last.end = last.end.max(f.end);
                 last.match_start = last.match_start.min(f.match_start);
                 last.match_end = last.match_end.max(f.match_end);
@@ -372,6 +407,7 @@ mod tests {
             "password=********",
             "password=EXAMPLEpw1",
             "password=[REDACTED:pw]",
+            "password=[REDACTED:pw]tail",
             "password={{.Values.pw}}",
         ] {
             assert!(
@@ -380,6 +416,12 @@ mod tests {
                 line.len()
             );
         }
+    }
+
+    #[test]
+    fn a_secret_glued_to_a_marker_is_cut_at_the_marker() {
+        let d = detector(PW);
+        assert_eq!(spans(&d, b"password=hunter22[REDACTED:x]"), vec![(9, 17)]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use memchr::{memchr, memmem, memrchr};
 
 use crate::detect::MARKER_OPEN;
 use crate::filter::{Filter, FilterScratch, Outcome};
+use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
 /// Default size of one read.
@@ -87,6 +88,19 @@ pub fn run(
     options: StreamOptions,
     stats: &mut Stats,
 ) -> Result<(), StreamError> {
+    run_until(input, output, filter, options, stats, &Shutdown::never())
+}
+
+/// [`run`], also stopping when `shutdown` is requested: after the batch in hand (and any partial
+/// line already read) is written and flushed.
+pub fn run_until(
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+    shutdown: &Shutdown,
+) -> Result<(), StreamError> {
     let overlap = filter.window_overlap();
     // Windows must make progress: each emits at least `max_line - overlap` bytes.
     let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
@@ -104,7 +118,32 @@ pub fn run(
     let mut long_line_changed: Option<bool> = None;
 
     loop {
-        let n = read_some(input, &mut buf[len..])?;
+        // Idle only with nothing held: a partial line waits for its end (or EOF) instead.
+        shutdown.set_idle(len == 0);
+        let read = read_some(input, &mut buf[len..]);
+        shutdown.set_idle(false);
+        let n = read?;
+        if shutdown.requested() {
+            // Write every complete line in hand. A partial line is dropped: the rest of it will
+            // never come, and its cut-off end could hold a secret too short to be recognised.
+            let filled = len + n;
+            stats.bytes += n as u64;
+            if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
+                process_and_write(
+                    filter,
+                    &buf[..=nl],
+                    &mut scratch,
+                    &mut out,
+                    &mut Sink {
+                        output,
+                        splitter: splitter.as_mut(),
+                    },
+                    stats,
+                    long_line_changed,
+                )?;
+            }
+            return output.flush().map_err(StreamError::Write);
+        }
         if n == 0 {
             if len > 0 {
                 stats.lines += 1;

@@ -269,6 +269,18 @@ def load_rules(files):
             if "*?" in rx or "+?" in rx or "}?" in rx:
                 errors.append(f"{f}:{rid}: lazy quantifier")
             try:
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    import sre_parse
+                    width = sre_parse.parse(rx.replace(r"\z", r"\Z").encode()).getwidth()[1]
+                if width > 4096:
+                    errors.append(f"{f}:{rid}: longest match {width} bytes > 4096")
+            except Exception:
+                pass
+            if re.search(r"\\b(?:\\[-.:/]|[-.:/=@])|(?<![\\?])[-.:/=@]\\b", rx):
+                errors.append(f"{f}:{rid}: \\b next to a non-word character")
+            try:
                 rules.append(Rule(d, f))
             except re.error as ex:
                 errors.append(f"{f}:{rid}: regex error {ex}")
@@ -293,8 +305,13 @@ def check_examples(rules):
             if not any(k in low for k in r.keywords):
                 errors.append(f"{r.id}: example lacks every keyword: {ex[:80]!r}")
             why = []
-            if not r.findings(line, why):
+            found = r.findings(line, why)
+            if not found:
                 errors.append(f"{r.id}: example NOT detected ({'; '.join(why)}): {ex[:120]!r}")
+            p = r.d.get("prefix")
+            for _, secret in found:
+                if p and not secret.startswith(p.encode()):
+                    errors.append(f"{r.id}: secret does not start with prefix {p!r}: {ex[:80]!r}")
             if "%%" in ex:
                 errors.append(f"{r.id}: unfilled marker in example")
         for ex in r.d.get("negativeExamples", []):
