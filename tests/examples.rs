@@ -1,6 +1,7 @@
 //! The shipper and Kubernetes examples under `examples/`, exercised where this machine can run
-//! them. Fluent Bit, Fluentd, syslog-ng, Docker and a Kubernetes API server are not available
-//! here, so these tests run the part of each example that is ours — the exact command line (or
+//! them. rsyslog runs for real (the mmexternal example in a foreground `rsyslogd`). Fluent Bit,
+//! Fluentd, syslog-ng, Docker and a Kubernetes API server are not available here, so for those
+//! these tests run the part of each example that is ours — the exact command line (or
 //! container argv) the example gives logredact — for real, with the shipper's side replaced by a
 //! pipe we read, and check the example's settings that must agree with each other (Fluent Bit's
 //! `Buf_Size` against `--max-line-bytes`, ConfigMap mount against `-c`). Substitutions made to
@@ -376,5 +377,162 @@ fn every_example_file_is_covered_or_listed_as_not_runnable_here() {
                 "{name} missing from README"
             );
         }
+    }
+}
+
+#[test]
+fn rsyslog_mmexternal_example_redacts_through_a_real_rsyslogd() {
+    // The example config with this machine's paths: work directory, port, our binary (plus the
+    // test rules) and output file. rsyslogd runs in the foreground, started and stopped here.
+    const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+    assert!(
+        Path::new(RSYSLOGD).exists(),
+        "rsyslogd is not installed: run .ci/run or `apt-get install rsyslog`"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let out_file = dir.path().join("redacted.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let example = example("rsyslog-mmexternal/rsyslog.conf");
+    let binary = "binary=\"/usr/local/bin/logredact --format rsyslog\"";
+    assert!(example.contains(binary));
+    let conf = example
+        .replace("/var/spool/rsyslog", work.to_str().unwrap())
+        .replace("port=\"10514\"", &format!("port=\"{port}\""))
+        .replace("/var/log/redacted.log", out_file.to_str().unwrap())
+        .replace(
+            binary,
+            &format!(
+                "binary=\"{} --format rsyslog --no-default-rules --rules {}/tests/fixtures/runlint-rules.toml\"",
+                env!("CARGO_BIN_EXE_logredact"),
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        );
+    let conf_path = dir.path().join("rsyslog.conf");
+    fs::write(&conf_path, conf).unwrap();
+    let mut daemon = Command::new(RSYSLOGD)
+        .args(["-n", "-f"])
+        .arg(&conf_path)
+        .arg("-i")
+        .arg(dir.path().join("rsyslogd.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let messages = [
+        "user=bob password=hunter2x login ok".to_string(),
+        format!("token {SECRET} used"),
+        "GET /health 200".to_string(),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if std::time::Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("rsyslogd did not listen: {e}"),
+        }
+    };
+    for m in &messages {
+        writeln!(stream, "<13>Nov 29 10:00:00 host app: {m}").unwrap();
+    }
+    stream.flush().unwrap();
+    let mut lines = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let text = fs::read_to_string(&out_file).unwrap_or_default();
+        lines = text.lines().map(str::to_string).collect();
+        if lines.len() >= messages.len() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    // rsyslog keeps the space after the tag as the start of MSG.
+    assert_eq!(
+        lines,
+        [
+            " user=bob password=[REDACTED:test-password] login ok".to_string(),
+            format!(" token {MARKER} used"),
+            " GET /health 200".to_string(),
+        ]
+    );
+}
+
+/// Runs `command` (an example's logredact command line, with our binary and test rules) over
+/// `input` and returns its output lines.
+fn filter_through(command: &str, input: &str) -> Vec<String> {
+    let mut child = Command::new("sh")
+        .args(["-c", command])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Mixed input as a producer would write it: JSON records and plain text lines.
+fn mixed_records() -> String {
+    format!(
+        "{{\"log\":\"login password=hunter2x\",\"n\":1}}\nplain text {SECRET}\n{{\"msg\":\"ok\"}}\n"
+    )
+}
+
+#[test]
+fn fluent_bit_stdin_example_gets_only_json_objects() {
+    // Fluent Bit's stdin input drops a whole read chunk if one line in it is not JSON: with
+    // `--format json` (the example's command) every line must come out a JSON object.
+    let conf = example("fluent-bit-stdin/fluent-bit.conf");
+    assert!(conf.contains("producer | logredact --format json | fluent-bit"));
+    assert_eq!(fluent_bit_value(&conf, "Name"), "stdin");
+    let lines = filter_through(
+        &format!("{} --format json", our_logredact()),
+        &mixed_records(),
+    );
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v.is_object(), "{line}");
+        assert!(
+            !line.contains(SECRET) && !line.contains("hunter2x"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn fluentd_exec_filter_example_command_answers_one_json_record_per_record() {
+    let conf = example("fluentd-exec-filter/fluent.conf");
+    let command = conf
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("command "))
+        .unwrap();
+    assert_eq!(command, "/usr/local/bin/logredact --format json");
+    let runnable = command.replace("/usr/local/bin/logredact", &our_logredact());
+    let lines = filter_through(&runnable, &mixed_records());
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v.is_object(), "{line}");
+        assert!(
+            !line.contains(SECRET) && !line.contains("hunter2x"),
+            "{line}"
+        );
     }
 }
