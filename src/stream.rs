@@ -2,9 +2,10 @@
 //! carries partial lines over, cuts over-long lines into overlapping windows, and writes and
 //! flushes output.
 //!
-//! Owns: buffers, line framing, the flush policy. Must never: lose, duplicate, split or reorder a
-//! line; hold more than `max_line_bytes` + one read of input in memory; wait for more input while
-//! a complete line is still unwritten.
+//! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
+//! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
+//! a line otherwise; hold more than `max_line_bytes` + one read of input in memory; wait for more
+//! input while a complete line is still unwritten.
 //!
 //! Flush policy: every read is followed by a write and a flush of everything it completed. A read
 //! returns as soon as the producer has written anything, so under trickle each line goes out at
