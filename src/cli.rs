@@ -430,6 +430,12 @@ fn stream_options(args: &FilterArgs) -> Result<StreamOptions, Failure> {
             stream::MIN_SPLIT_LINE_BYTES
         )));
     }
+    // A JSON line cut in two is two broken records: refuse where every line is JSON.
+    if args.long_lines == LongLines::Split && matches!(args.format, Format::Json | Format::Docker) {
+        return Err(Failure::config(
+            "--long-lines split cuts lines, which would break JSON records: not with --format json or docker",
+        ));
+    }
     Ok(StreamOptions {
         max_line_bytes: args.max_line_bytes,
         long_lines: args.long_lines,

@@ -536,3 +536,26 @@ fn fluentd_exec_filter_example_command_answers_one_json_record_per_record() {
         );
     }
 }
+
+#[test]
+fn long_lines_split_refuses_json_output_and_too_small_limits() {
+    for args in [
+        &[
+            "--long-lines",
+            "split",
+            "--max-line-bytes",
+            "4094",
+            "--format",
+            "json",
+        ][..],
+        &["--long-lines", "split", "--max-line-bytes", "100"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_logredact"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--long-lines split"));
+    }
+}
