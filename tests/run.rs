@@ -199,13 +199,13 @@ fn an_untrapped_forwarded_signal_kills_the_child_and_gives_its_code() {
 
 #[test]
 fn the_child_is_reaped_while_its_leftover_output_is_still_drained() {
-    // The child exits at once; a background process it started holds stdout for a while and
+    // The child exits at once; a background process it started holds stdout for 1.5 s and
     // writes a late line. The child must not linger as a zombie meanwhile, and the late line
     // must still be delivered.
     let mut child = run_cmd(&[
         "sh",
         "-c",
-        &format!("echo $$; (sleep 0.7; echo late {SECRET}) & exit 3"),
+        &format!("echo $$; (sleep 1.5; echo late {SECRET}) & exit 3"),
     ])
     .stdin(Stdio::null())
     .stdout(Stdio::piped())
@@ -215,22 +215,18 @@ fn the_child_is_reaped_while_its_leftover_output_is_still_drained() {
     let mut pid = String::new();
     reader.read_line(&mut pid).unwrap();
     let stat_path = format!("/proc/{}/stat", pid.trim());
-    let deadline = Instant::now() + Duration::from_millis(400);
+    // A zombie for a moment is normal (exit, then SIGCHLD, then our wait); it must be gone well
+    // before the late line, i.e. not only once the pipes are drained.
+    let deadline = Instant::now() + Duration::from_millis(1000);
     let mut reaped = false;
     while Instant::now() < deadline {
-        match fs::read_to_string(&stat_path) {
-            Err(_) => {
-                reaped = true;
-                break;
-            }
-            Ok(stat) => {
-                let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
-                assert_ne!(state, Some('Z'), "the exited child is a zombie");
-            }
+        if fs::read_to_string(&stat_path).is_err() {
+            reaped = true;
+            break;
         }
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(reaped, "the child should have exited and been reaped");
+    assert!(reaped, "the exited child is still a zombie (or running)");
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, format!("late {MARKER}\n"));
