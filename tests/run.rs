@@ -241,7 +241,7 @@ fn as_pid_1_orphans_handed_to_us_are_reaped() {
         eprintln!("skipped: creating a PID namespace with unshare needs root");
         return;
     }
-    let script = "(sleep 0.1 &); sleep 0.8; \
+    let script = "(sleep 0.1 &); sleep 1.5; \
                   echo zombies $(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l)";
     let out = Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc"])
