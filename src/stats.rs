@@ -30,6 +30,16 @@ impl Stats {
         }
     }
 
+    /// Adds the counts of `other` (a worker's or a window's share) to these.
+    pub fn merge(&mut self, other: &Stats) {
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+        self.lines_changed += other.lines_changed;
+        for (mine, theirs) in self.findings.iter_mut().zip(&other.findings) {
+            *mine += theirs;
+        }
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
