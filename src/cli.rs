@@ -5,19 +5,23 @@
 //! I/O error; 2 usage or configuration error). Must never: print input text or anything derived
 //! from a secret; a panic message is replaced by a fixed text (see [`install_panic_hook`]).
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, ErrorKind, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
+use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsFormat};
 use crate::stream::{self, StreamError, StreamOptions};
 
 const EXAMPLES: &str = "\
@@ -26,6 +30,8 @@ Examples:
   tail -F /var/log/app.log | logredact --stats | fluent-bit -i stdin ...
   logredact filter app.log other.log > clean.log
   logredact --rules my-rules.toml --disable generic-password < app.log
+  logredact --mode hash --hash-key-file /etc/logredact/key < app.log
+  logredact --mode partial --stats --stats-format json < app.log
   logredact rules list
   logredact rules test my-rules.toml";
 
@@ -113,8 +119,77 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N", default_value_t = stream::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
+    /// `kill -USR1 <pid>` prints them while running, with the next input line.
     #[arg(long)]
     pub stats: bool,
+    /// Format of --stats reports (implies --stats): text, or one JSON object per report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub stats_format: Option<StatsFormat>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+}
+
+/// How secrets are replaced (issue 6: modes). Keys are never taken from the command line:
+/// process lists are public.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedactArgs {
+    /// mask: [REDACTED:<rule>]; hash: [REDACTED:<rule>:<tag>], the tag the first 12 hex digits of
+    /// HMAC-SHA256(key, secret), equal for equal secrets under one key (needs a key); partial:
+    /// keep the rule's public prefix (ghp_, xoxb-) and the last 4 characters of secrets of 20+
+    /// characters. A rule file may set its own with `redact = "mask|hash|partial"`.
+    #[arg(long, value_enum, default_value_t = Mode::Mask)]
+    pub mode: Mode,
+    /// Read the hash key (at least 32 bytes; one trailing newline ignored) from FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
+    pub hash_key_file: Option<PathBuf>,
+    /// Read the hash key (at least 32 bytes) from environment variable VAR, which is then
+    /// removed from logredact's environment.
+    #[arg(long, value_name = "VAR", conflicts_with = "ephemeral_key")]
+    pub hash_key_env: Option<String>,
+    /// Use a random key made up for this process: tags correlate only within this one run,
+    /// never across restarts, processes or machines.
+    #[arg(long)]
+    pub ephemeral_key: bool,
+    /// Custom marker with {rule}, {hash}, {prefix}, {suffix}; must start with `[REDACTED` and end
+    /// with its only `]`. {hash} needs a key; {prefix}/{suffix} are filled in partial mode only.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub template: Option<String>,
+    /// Refused: a key on the command line is visible to every user in the process list.
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub hash_key: Option<OsString>,
+}
+
+impl RedactArgs {
+    /// Loads the key and parses the template. Errors never show a key.
+    pub fn config(&self) -> Result<RedactConfig, Failure> {
+        if self.hash_key.is_some() {
+            return Err(Failure::config(
+                "--hash-key is refused: a key on the command line is visible in the process \
+                 list; use --hash-key-file FILE or --hash-key-env VAR",
+            ));
+        }
+        let key = if let Some(path) = &self.hash_key_file {
+            Some(HashKey::from_file(path))
+        } else if let Some(var) = &self.hash_key_env {
+            Some(HashKey::from_env(var))
+        } else if self.ephemeral_key {
+            Some(HashKey::ephemeral())
+        } else {
+            None
+        };
+        let key = key.transpose().map_err(Failure::config)?;
+        let template = self
+            .template
+            .as_deref()
+            .map(Template::parse)
+            .transpose()
+            .map_err(Failure::config)?;
+        Ok(RedactConfig {
+            mode: self.mode,
+            key,
+            template,
+        })
+    }
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -191,8 +266,21 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
 
 fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
     let rules = load_rules(&args.rules)?;
+    let redactor = Redactor::configured(&rules, &args.redact.config()?).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
-    Ok(Filter::new(Detector::new(rules, matcher)))
+    Ok(Filter::with_redactor(
+        Detector::new(rules, matcher),
+        redactor,
+    ))
+}
+
+/// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
+/// for stats never loses data.
+fn stats_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag))
+        .map_err(|e| Failure::config(format!("cannot install the SIGUSR1 handler: {e}")))?;
+    Ok(flag)
 }
 
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
@@ -201,7 +289,12 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         max_line_bytes: args.max_line_bytes,
         ..StreamOptions::default()
     };
-    let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let stats_format = args.stats_format.unwrap_or_default();
+    let mut stats = Stats::new(filter.detector().rules().rules.len()).with_live_report(
+        stats_signal_flag()?,
+        filter.detector().rules(),
+        stats_format,
+    );
     let stdout = io::stdout();
     let mut output = stdout.lock();
     let mut result = Ok(());
@@ -230,8 +323,11 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             }
         }
     }
-    if args.stats {
-        eprint!("{}", stats.report(filter.detector().rules()));
+    if args.stats || args.stats_format.is_some() {
+        eprint!(
+            "{}",
+            stats.report_as(filter.detector().rules(), stats_format)
+        );
     }
     match result {
         Ok(()) => Ok(0),

@@ -38,8 +38,15 @@ pub enum Outcome {
 }
 
 impl Filter {
+    /// A filter that masks every secret (`[REDACTED:<rule-id>]`).
     pub fn new(detector: Detector) -> Self {
         let redactor = Redactor::new(detector.rules());
+        Filter { detector, redactor }
+    }
+
+    /// A filter with a configured redactor (`--mode`, `--template`, per-rule overrides), which
+    /// must have been built for `detector.rules()`.
+    pub fn with_redactor(detector: Detector, redactor: Redactor) -> Self {
         Filter { detector, redactor }
     }
 

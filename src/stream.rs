@@ -80,6 +80,8 @@ pub fn run(
     let mut long_line_changed: Option<bool> = None;
 
     loop {
+        // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
+        stats.report_if_requested();
         let n = read_some(input, &mut buf[len..])?;
         if n == 0 {
             if len > 0 {
