@@ -159,8 +159,6 @@ fn process_and_write(
         Outcome::Rewritten { first_line_changed } => {
             if first_line_changed && long_line_changed == Some(true) {
                 stats.lines_changed -= 1; // counted already with its earlier windows
-            } else if !first_line_changed && long_line_changed == Some(true) {
-                // The line changed in an earlier window only; nothing to adjust.
             }
             out
         }
