@@ -462,16 +462,15 @@ fn one_line(s: &str) -> String {
 }
 
 /// TOML errors quote the offending source line, which may hold a secret: keep only the message,
-/// and within it only quoted words of the schema (field and variant names); other quoted values
-/// (`invalid type: string "…"`, ``unknown variant `…` ``) become `…`.
+/// and within it only words of the schema and of the parser's own phrasing (see [`scrub_message`]).
 fn toml_reason(e: &toml::de::Error) -> String {
     format!(
         "invalid rule file: {}",
-        scrub_quoted(&one_line(e.message()))
+        scrub_message(&one_line(e.message()))
     )
 }
 
-/// Words of the rule-file schema that a TOML/serde message may quote safely.
+/// Words of the rule-file schema that a message may repeat.
 const SCHEMA_WORDS: &[&str] = &[
     "title",
     "description",
@@ -508,31 +507,156 @@ const SCHEMA_WORDS: &[&str] = &[
     "mask",
     "hash",
     "partial",
+    "RuleSpec",
+    "FileSpec",
+    "AllowlistSpec",
+    "ExtendSpec",
+    "RegexTarget",
+    "Condition",
+    "Mode",
+    "true",
+    "false",
 ];
 
-/// Replaces every quoted word of `message` that is not in [`SCHEMA_WORDS`] by `…`.
-fn scrub_quoted(message: &str) -> String {
+/// Words that `toml` and `serde` use to phrase their errors.
+const PARSER_WORDS: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "are",
+    "array",
+    "at",
+    "basic",
+    "be",
+    "boolean",
+    "borrowed",
+    "but",
+    "byte",
+    "bytes",
+    "cannot",
+    "char",
+    "character",
+    "characters",
+    "comment",
+    "control",
+    "datetime",
+    "digit",
+    "digits",
+    "duplicate",
+    "element",
+    "empty",
+    "end",
+    "enum",
+    "escape",
+    "expected",
+    "f32",
+    "f64",
+    "field",
+    "fields",
+    "float",
+    "floating",
+    "for",
+    "found",
+    "header",
+    "i16",
+    "i32",
+    "i64",
+    "i8",
+    "identifier",
+    "in",
+    "inline",
+    "input",
+    "integer",
+    "invalid",
+    "is",
+    "key",
+    "keys",
+    "leading",
+    "length",
+    "literal",
+    "map",
+    "missing",
+    "multiline",
+    "newline",
+    "newtype",
+    "no",
+    "not",
+    "number",
+    "of",
+    "one",
+    "only",
+    "option",
+    "or",
+    "point",
+    "quoted",
+    "sequence",
+    "str",
+    "string",
+    "struct",
+    "table",
+    "tables",
+    "the",
+    "there",
+    "to",
+    "tuple",
+    "type",
+    "u16",
+    "u32",
+    "u64",
+    "u8",
+    "unclosed",
+    "unexpected",
+    "unicode",
+    "unit",
+    "unknown",
+    "unquoted",
+    "usize",
+    "value",
+    "values",
+    "variant",
+    "variants",
+    "whitespace",
+    "with",
+    "zero",
+    "zeros",
+];
+
+/// Keeps the words of `message` that are schema or parser vocabulary and its punctuation; every
+/// other run of letters and digits (a value from the file) becomes `…`. A whitelist, because
+/// serde quotes values in ways a quote-aware scrubber can be fooled by (a backtick inside a
+/// backtick-quoted variant name, escapes inside a `{:?}` string).
+fn scrub_message(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(open) = rest.find(['"', '`', '\'']) {
-        let quote = &rest[open..open + 1];
-        out.push_str(&rest[..open + 1]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(quote) else {
-            // An unterminated quote: nothing after it is kept.
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        let known = SCHEMA_WORDS.contains(&word.as_str())
+            || PARSER_WORDS.contains(&word.to_ascii_lowercase().as_str());
+        if known {
+            out.push_str(word);
+        } else if !out.ends_with('…') {
             out.push('…');
-            return out;
-        };
-        let word = &after[..close];
-        out.push_str(if SCHEMA_WORDS.contains(&word) {
-            word
-        } else {
-            "…"
-        });
-        out.push_str(quote);
-        rest = &after[close + 1..];
+        }
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        if matches!(
+            c,
+            ' ' | ',' | ':' | ';' | '.' | '`' | '"' | '(' | ')' | '=' | '[' | ']'
+        ) {
+            out.push(c);
+        } else if !out.ends_with('…') {
+            out.push('…');
+        }
     }
-    out.push_str(rest);
+    flush(&mut word, &mut out);
     out
 }
 
@@ -612,6 +736,10 @@ mod tests {
             format!("{rule}regex = 'x'\nredact = \"{secret}\"\n"),
             format!("{rule}regex = 'x'\nsecretGroup = '{secret}'\n"),
             format!("{rule}regex = 'x'\n{secret} = 1\n"),
+            format!("{rule}regex = 'x'\nentropy = \"\\\"{secret}\\\"\"\n"),
+            format!("{rule}regex = 'x'\ntags = \"it's {secret}\"\n"),
+            format!("{rule}regex = 'x'\nredact = \"a`{secret}\"\n"),
+            format!("{rule}regex = 'x'\ntags = 1234{}\n", &secret[4..]),
             format!("{rule}regex = 'x'\ntags = {secret}\n"),
             format!("{rule}regex = 'x'\n[[rules.allowlists]]\nregexes = ['{secret}(']\n"),
         ] {
@@ -625,6 +753,24 @@ mod tests {
     fn regex_errors_name_kind_and_offset() {
         let e = load("[[rules]]\nid = \"b\"\nregex = '''abc(def'''\n").unwrap_err();
         assert_eq!(e.reason, "bad regex: unclosed group at byte 3");
+    }
+
+    #[test]
+    fn scrubbed_messages_stay_readable() {
+        assert_eq!(
+            scrub_message("unknown variant `blur`, expected one of `mask`, `hash`, `partial`"),
+            "unknown variant `…`, expected one of `mask`, `hash`, `partial`"
+        );
+        let scrubbed = scrub_message(r#"invalid type: string "Zq9\"Wk7 Pm3", expected f64"#);
+        assert!(
+            scrubbed.starts_with("invalid type: string \"…"),
+            "{scrubbed}"
+        );
+        assert!(scrubbed.ends_with("\", expected f64"), "{scrubbed}");
+        assert!(
+            !scrubbed.contains("Wk7") && !scrubbed.contains("Pm3"),
+            "{scrubbed}"
+        );
     }
 
     #[test]
