@@ -206,6 +206,9 @@ fn run_filter(extra: &[&str], env: &[(&str, &str)], input: &[u8]) -> Output {
     run(&args, env, input)
 }
 
+/// Environment variables for one run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 const KEY: &str = "no-leak-test-key-0123456789abcdef0123456789";
 
 /// Every mode, on stdin, with stats in both formats: nothing leaks, the line count is kept, and
@@ -218,7 +221,7 @@ fn filter_in_every_mode_leaks_nothing() {
     std::fs::write(&key, KEY).unwrap();
     let key = key.to_str().unwrap();
     let template = "[REDACTED {rule} {prefix}~{suffix} #{hash}]";
-    let modes: Vec<(Vec<&str>, &[(&str, &str)])> = vec![
+    let modes: Vec<(Vec<&str>, Env)> = vec![
         (vec!["--mode", "mask", "--stats"], &[]),
         (
             vec![
