@@ -169,6 +169,7 @@ impl RedactArgs {
             ));
         }
         let key = if let Some(path) = &self.hash_key_file {
+            warn_if_readable_by_others(path);
             Some(HashKey::from_file(path))
         } else if let Some(var) = &self.hash_key_env {
             Some(HashKey::from_env(var))
@@ -272,6 +273,25 @@ fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
         Detector::new(rules, matcher),
         redactor,
     ))
+}
+
+/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
+/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                eprintln!(
+                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking

@@ -49,10 +49,26 @@ fn run(args: &[&str], input: &str) -> Run {
     run_env(args, &[], input)
 }
 
+/// Writes a key file readable by its owner only, as keys should be.
 fn key_file(dir: &Path, name: &str, key: &[u8]) -> String {
+    use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     std::fs::write(&path, key).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_key_file_every_user_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let private = key_file(dir.path(), "key", KEY);
+    let r = run(&["--mode", "hash", "--hash-key-file", &private], "x\n");
+    assert_eq!(r.stderr, "");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run(&["--mode", "hash", "--hash-key-file", &private], "x\n");
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("readable by every user"), "{}", r.stderr);
 }
 
 const GH: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";

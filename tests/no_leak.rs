@@ -219,6 +219,9 @@ fn filter_in_every_mode_leaks_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).unwrap();
+    // Owner-only, as a key should be (a world-readable one gets a warning on stderr).
+    let owner_only = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+    std::fs::set_permissions(&key, owner_only).unwrap();
     let key = key.to_str().unwrap();
     let template = "[REDACTED {rule} {prefix}~{suffix} #{hash}]";
     let modes: Vec<(Vec<&str>, Env)> = vec![
