@@ -40,6 +40,9 @@ pub struct Scratch {
     line_findings: Vec<Finding>,
     locations: Vec<Option<CaptureLocations>>,
     markers: Vec<Range<usize>>,
+    /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
+    last_line_of_rule: Vec<u64>,
+    line_number: u64,
 }
 
 /// The rules plus the engine that finds their candidates.
@@ -76,6 +79,8 @@ impl Detector {
             line_findings: Vec::new(),
             locations: (0..self.rules.rules.len()).map(|_| None).collect(),
             markers: Vec::new(),
+            last_line_of_rule: vec![0; self.rules.rules.len()],
+            line_number: 0,
         }
     }
 
@@ -131,14 +136,16 @@ impl Detector {
             from = close;
         }
 
-        let mut rules_done: Vec<u32> = Vec::new();
+        scratch.line_number += 1;
         for c in candidates {
             let rule = &self.rules.rules[c.rule as usize];
             let window = if line.len() <= WHOLE_LINE_LIMIT {
-                if rules_done.contains(&c.rule) {
+                // One confirmation per rule and line, however many keyword hits it had.
+                let last = &mut scratch.last_line_of_rule[c.rule as usize];
+                if *last == scratch.line_number {
                     continue;
                 }
-                rules_done.push(c.rule);
+                *last = scratch.line_number;
                 line.clone()
             } else {
                 let reach = rule.max_match_len + 64;
@@ -162,13 +169,13 @@ impl Detector {
         found: &mut Vec<Finding>,
     ) {
         let rule = &self.rules.rules[index as usize];
-        let locs =
-            scratch.locations[index as usize].get_or_insert_with(|| rule.regex.capture_locations());
+        let locs = scratch.locations[index as usize]
+            .get_or_insert_with(|| rule.regex().capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+            let Some(m) = rule.regex().captures_read_at(locs, hay, pos) else {
                 break;
             };
             pos = if m.end() > m.start() {

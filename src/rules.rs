@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -171,8 +172,9 @@ pub struct Allowlist {
 pub struct Rule {
     pub id: String,
     pub description: String,
-    pub regex: Regex,
+    /// The regex source; compiled on first use (see [`Rule::regex`]).
     pub pattern: String,
+    compiled: OnceLock<Regex>,
     pub secret_group: Option<usize>,
     pub entropy: Option<f64>,
     pub keywords: Vec<String>,
@@ -192,6 +194,17 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The compiled regex. Built-in rules compile on first use, so start-up does not pay for the
+    /// hundreds of rules a stream never triggers; their patterns are checked at load (syntax) and
+    /// by the test suite (compilation). User rules are compiled when loaded.
+    pub fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
+            build_regex(&self.pattern)
+                .unwrap_or_else(|e| panic!("rule '{}' does not compile: {e}", self.id))
+        })
+    }
+
     /// Whether this rule must run on every line because it names no keyword.
     pub fn runs_on_every_line(&self) -> bool {
         self.keywords.is_empty()
@@ -212,7 +225,7 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
         for (name, text) in BUILTIN_FILES {
-            set.add_toml(&format!("patterns/{name}"), text)?;
+            set.add_toml_with(&format!("patterns/{name}"), text, Compile::Lazily)?;
         }
         // Built-ins are ours: any warning there is a bug caught by tests, not a user message.
         set.warnings.clear();
@@ -232,6 +245,10 @@ impl RuleSet {
 
     /// Parses and compiles the rules in `text` (named `file` in messages) and appends them.
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        self.add_toml_with(file, text, Compile::Now)
+    }
+
+    fn add_toml_with(&mut self, file: &str, text: &str, compile: Compile) -> Result<(), RuleError> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| RuleError {
             file: file.to_string(),
             rule: rule_id_near(text, e.span()),
@@ -265,7 +282,7 @@ impl RuleSet {
             if !seen.insert(id.clone()) {
                 return Err(err("duplicate rule id".into()));
             }
-            match compile_rule(spec, file)? {
+            match compile_rule(spec, file, compile)? {
                 Compiled::Rule(rule) => {
                     if rule.keywords.is_empty() {
                         self.warnings.push(format!(
@@ -311,12 +328,19 @@ impl RuleSet {
     }
 }
 
+/// When rule regexes are compiled: user files at once (errors at load), built-ins on first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    Now,
+    Lazily,
+}
+
 enum Compiled {
     Rule(Box<Rule>),
     Skipped(String),
 }
 
-fn compile_rule(spec: RuleSpec, file: &str) -> Result<Compiled, RuleError> {
+fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled, RuleError> {
     let err = |reason: String| RuleError {
         file: file.to_string(),
         rule: Some(spec.id.clone()),
@@ -338,8 +362,13 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Compiled, RuleError> {
         // A path condition narrows a source-scanner rule; in logs there is no path, so the
         // regex alone decides. Keeping the rule is the safe direction for a redactor.
     }
-    let regex = build_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
-    let groups = regex.captures_len() - 1;
+    let hir = parse_pattern(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+    let compiled = OnceLock::new();
+    if compile == Compile::Now {
+        let regex = build_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+        let _ = compiled.set(regex);
+    }
+    let groups = hir.properties().explicit_captures_len();
     if let Some(g) = spec.secret_group {
         if g > groups {
             return Err(err(format!(
@@ -367,12 +396,15 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Compiled, RuleError> {
     for al in spec.allowlist.into_iter().chain(spec.allowlists) {
         allowlists.extend(compile_allowlist(al).map_err(|r| err(format!("allowlist: {r}")))?);
     }
-    let max_match_len = max_match_len(&pattern);
+    let max_match_len = hir
+        .properties()
+        .maximum_len()
+        .map_or(MAX_MATCH_LEN_CAP, |n| n.min(MAX_MATCH_LEN_CAP));
     Ok(Compiled::Rule(Box::new(Rule {
         id: spec.id,
         description: spec.description,
-        regex,
         pattern,
+        compiled,
         secret_group: spec.secret_group,
         entropy: spec.entropy,
         keywords: spec.keywords,
@@ -444,17 +476,14 @@ fn compile_allowlist(spec: AllowlistSpec) -> Result<Option<Allowlist>, String> {
     }))
 }
 
-/// Longest possible match of `pattern`, capped; unbounded patterns get the cap.
-fn max_match_len(pattern: &str) -> usize {
-    let hir = regex_syntax::ParserBuilder::new()
+/// Parses `pattern` as [`build_regex`] would, without compiling it.
+fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
-        .parse(pattern);
-    match hir.ok().and_then(|h| h.properties().maximum_len()) {
-        Some(n) => n.min(MAX_MATCH_LEN_CAP),
-        None => MAX_MATCH_LEN_CAP,
-    }
+        .parse(pattern)
+        .map_err(|e| one_line(&e.to_string()))
 }
 
 fn one_line(s: &str) -> String {
@@ -820,8 +849,11 @@ path = '''(?i)\.(?:p12|pfx)$'''
 
     #[test]
     fn max_match_len_is_finite_for_bounded_rules() {
-        assert_eq!(max_match_len("ghp_[A-Za-z0-9]{36}"), 40);
-        assert_eq!(max_match_len("a+"), MAX_MATCH_LEN_CAP);
+        let set =
+            load("[[rules]]\nid='a'\nregex='ghp_[A-Za-z0-9]{36}'\n[[rules]]\nid='b'\nregex='a+'\n")
+                .unwrap();
+        assert_eq!(set.rules[0].max_match_len, 40);
+        assert_eq!(set.rules[1].max_match_len, MAX_MATCH_LEN_CAP);
     }
 
     #[test]

@@ -269,6 +269,18 @@ def load_rules(files):
             if "*?" in rx or "+?" in rx or "}?" in rx:
                 errors.append(f"{f}:{rid}: lazy quantifier")
             try:
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    import sre_parse
+                    width = sre_parse.parse(rx.replace(r"\z", r"\Z").encode()).getwidth()[1]
+                if width > 4096:
+                    errors.append(f"{f}:{rid}: longest match {width} bytes > 4096")
+            except Exception:
+                pass
+            if re.search(r"\\b(?:\\[-.:/]|[-.:/=@])|(?<![\\?])[-.:/=@]\\b", rx):
+                errors.append(f"{f}:{rid}: \\b next to a non-word character")
+            try:
                 rules.append(Rule(d, f))
             except re.error as ex:
                 errors.append(f"{f}:{rid}: regex error {ex}")

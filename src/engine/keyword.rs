@@ -1,17 +1,29 @@
 //! The pure-Rust engine: one `aho-corasick` automaton over every rule keyword (ASCII
-//! case-insensitive, SIMD "Teddy" prefilter inside), so a rule's regex only runs where one of its
-//! keywords occurs. Rules without keywords are left to `detect`, which runs them on every line.
+//! case-insensitive), so a rule's regex only runs where one of its keywords occurs. Rules without
+//! keywords are left to `detect`, which runs them on every line.
+//!
+//! The automaton reports the leftmost-longest keyword and the search resumes one byte later, so
+//! every keyword *start* is seen; a shorter keyword that starts at the same place is a substring of
+//! the reported one, and each keyword carries the rules of every keyword it contains. That finds
+//! the same rules as an overlapping search, without its per-byte bookkeeping.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 use super::{Candidate, Matcher};
 use crate::rules::RuleSet;
 
-/// Keyword prefilter: keyword hit → candidates for every rule that lists that keyword.
+/// A rule to report when a keyword is hit, and where in the keyword its own keyword starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Implied {
+    rule: u32,
+    offset: usize,
+}
+
+/// Keyword prefilter: keyword hit → candidates for every rule that lists that keyword (or a
+/// keyword contained in it).
 pub struct KeywordMatcher {
     automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the rules that list it.
-    rules_of_keyword: Vec<Vec<u32>>,
+    implied: Vec<Vec<Implied>>,
 }
 
 impl KeywordMatcher {
@@ -21,38 +33,43 @@ impl KeywordMatcher {
         for (index, rule) in rules.rules.iter().enumerate() {
             for kw in &rule.keywords {
                 let kw = kw.to_ascii_lowercase();
-                let slot = match keywords.iter().position(|k| *k == kw) {
-                    Some(slot) => slot,
-                    None => {
-                        keywords.push(kw);
-                        rules_of_keyword.push(Vec::new());
-                        keywords.len() - 1
-                    }
-                };
-                let index = index as u32;
-                if !rules_of_keyword[slot].contains(&index) {
-                    rules_of_keyword[slot].push(index);
-                }
+                let slot = keywords.iter().position(|k| *k == kw).unwrap_or_else(|| {
+                    keywords.push(kw);
+                    rules_of_keyword.push(Vec::new());
+                    keywords.len() - 1
+                });
+                rules_of_keyword[slot].push(index as u32);
             }
         }
+        let implied = keywords
+            .iter()
+            .map(|outer| {
+                let mut implied: Vec<Implied> = Vec::new();
+                for (inner, rules) in keywords.iter().zip(&rules_of_keyword) {
+                    if let Some(offset) = outer.find(inner.as_str()) {
+                        for &rule in rules {
+                            if !implied.iter().any(|i| i.rule == rule) {
+                                implied.push(Implied { rule, offset });
+                            }
+                        }
+                    }
+                }
+                implied
+            })
+            .collect();
         let automaton = if keywords.is_empty() {
             None
         } else {
-            // Standard semantics so overlapping keywords ("token" inside "x-consul-token") are
-            // all reported; the DFA is the fastest kind for a few hundred short patterns.
             Some(
                 AhoCorasick::builder()
                     .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
+                    .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&keywords)
                     .map_err(|e| format!("cannot build keyword automaton: {e}"))?,
             )
         };
-        Ok(KeywordMatcher {
-            automaton,
-            rules_of_keyword,
-        })
+        Ok(KeywordMatcher { automaton, implied })
     }
 }
 
@@ -63,13 +80,57 @@ impl Matcher for KeywordMatcher {
 
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
         let Some(ac) = &self.automaton else { return };
-        for hit in ac.find_overlapping_iter(haystack) {
-            for &rule in &self.rules_of_keyword[hit.pattern().as_usize()] {
+        let mut input = Input::new(haystack);
+        while let Some(hit) = ac.find(input.clone()) {
+            for imp in &self.implied[hit.pattern().as_usize()] {
                 out.push(Candidate {
-                    at: hit.start(),
-                    rule,
+                    at: hit.start() + imp.offset,
+                    rule: imp.rule,
                 });
             }
+            if hit.start() + 1 > haystack.len() {
+                break;
+            }
+            input.set_start(hit.start() + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules_hit(toml: &str, text: &str) -> Vec<u32> {
+        let mut set = RuleSet::default();
+        set.add_toml("t", toml).unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        let mut out = Vec::new();
+        m.candidates(text.as_bytes(), &mut out);
+        let mut rules: Vec<u32> = out.iter().map(|c| c.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    const TWO: &str = "[[rules]]\nid='a'\nregex='x'\nkeywords=['token']\n\
+                       [[rules]]\nid='b'\nregex='x'\nkeywords=['x-consul-token']\n\
+                       [[rules]]\nid='c'\nregex='x'\nkeywords=['consul']\n";
+
+    #[test]
+    fn a_keyword_inside_a_longer_one_still_reports_its_rule() {
+        assert_eq!(rules_hit(TWO, "X-Consul-Token: abc"), vec![0, 1, 2]);
+        assert_eq!(rules_hit(TWO, "my token"), vec![0]);
+    }
+
+    #[test]
+    fn overlapping_keywords_that_are_not_substrings_are_both_seen() {
+        let toml = "[[rules]]\nid='a'\nregex='x'\nkeywords=['ghp_x']\n\
+                    [[rules]]\nid='b'\nregex='x'\nkeywords=['xoxb']\n";
+        assert_eq!(rules_hit(toml, "ghp_xoxb-1"), vec![0, 1]);
+    }
+
+    #[test]
+    fn keywords_are_ascii_case_insensitive() {
+        assert_eq!(rules_hit(TWO, "TOKEN"), vec![0]);
     }
 }
