@@ -434,20 +434,23 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
 /// Why `pattern` does not compile, without quoting it: `regex`'s own message repeats the pattern,
 /// and a user's pattern may hold a literal secret. Names the error kind and its byte offset.
 fn regex_error_reason(pattern: &str, error: &regex::Error) -> String {
-    let parsed = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern);
-    match (parsed, error) {
-        (Err(regex_syntax::Error::Parse(e)), _) => {
-            format!("{} at byte {}", e.kind(), e.span().start.offset)
-        }
-        (Err(regex_syntax::Error::Translate(e)), _) => {
-            format!("{} at byte {}", e.kind(), e.span().start.offset)
-        }
-        (_, regex::Error::CompiledTooBig(limit)) => {
+    if let Err(e) = parse_pattern(pattern) {
+        return e;
+    }
+    match error {
+        regex::Error::CompiledTooBig(limit) => {
             format!("compiled regex exceeds the size limit of {limit} bytes")
+        }
+        _ => "invalid pattern".to_string(),
+    }
+}
+
+/// A `regex_syntax` error as its kind and byte offset; its `Display` would quote the pattern.
+fn syntax_error_reason(error: &regex_syntax::Error) -> String {
+    match error {
+        regex_syntax::Error::Parse(e) => format!("{} at byte {}", e.kind(), e.span().start.offset),
+        regex_syntax::Error::Translate(e) => {
+            format!("{} at byte {}", e.kind(), e.span().start.offset)
         }
         _ => "invalid pattern".to_string(),
     }
@@ -483,7 +486,7 @@ fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         .utf8(false)
         .build()
         .parse(pattern)
-        .map_err(|e| one_line(&e.to_string()))
+        .map_err(|e| syntax_error_reason(&e))
 }
 
 fn one_line(s: &str) -> String {
