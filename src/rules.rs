@@ -656,7 +656,8 @@ const PARSER_WORDS: &[&str] = &[
 /// Keeps the words of `message` that are schema or parser vocabulary and its punctuation; every
 /// other run of letters and digits (a value from the file) becomes `…`. A whitelist, because
 /// serde quotes values in ways a quote-aware scrubber can be fooled by (a backtick inside a
-/// backtick-quoted variant name, escapes inside a `{:?}` string).
+/// backtick-quoted variant name, escapes inside a `{:?}` string). Words match exactly (case
+/// included), so a value can only survive where it is itself one of these lower-case words.
 fn scrub_message(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut word = String::new();
@@ -664,8 +665,7 @@ fn scrub_message(message: &str) -> String {
         if word.is_empty() {
             return;
         }
-        let known = SCHEMA_WORDS.contains(&word.as_str())
-            || PARSER_WORDS.contains(&word.to_ascii_lowercase().as_str());
+        let known = SCHEMA_WORDS.contains(&word.as_str()) || PARSER_WORDS.contains(&word.as_str());
         if known {
             out.push_str(word);
         } else if !out.ends_with('…') {

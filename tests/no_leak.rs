@@ -211,8 +211,10 @@ type Env<'a> = &'a [(&'a str, &'a str)];
 
 const KEY: &str = "no-leak-test-key-0123456789abcdef0123456789";
 
-/// Every mode, on stdin, with stats in both formats: nothing leaks, the line count is kept, and
-/// the output run through again is unchanged (markers are never detected).
+/// Every mode, on stdin, with stats in both formats: nothing leaks and the line count is kept.
+/// Then all their outputs together go through once more: unchanged, no finding — a marker of any
+/// mode is never detected, whatever mode reads it. (Each process compiles all built-in rules, so
+/// the runs are few; `tests/modes.rs` covers key sources and the ephemeral key in detail.)
 #[test]
 fn filter_in_every_mode_leaks_nothing() {
     let c = corpus();
@@ -227,25 +229,15 @@ fn filter_in_every_mode_leaks_nothing() {
     let modes: Vec<(Vec<&str>, Env)> = vec![
         (vec!["--mode", "mask", "--stats"], &[]),
         (
-            vec![
-                "--mode",
-                "hash",
-                "--hash-key-file",
-                key,
-                "--stats-format",
-                "json",
-            ],
-            &[],
+            vec!["--mode", "hash", "--hash-key-env", "K", "--stats"],
+            &[("K", KEY)],
         ),
-        (vec!["--mode", "hash", "--hash-key-env", "K"], &[("K", KEY)]),
-        (vec!["--mode", "hash", "--ephemeral-key", "--stats"], &[]),
         (vec!["--mode", "partial", "--stats-format", "json"], &[]),
         (
             vec![
                 "--mode",
                 "partial",
-                "--hash-key-file",
-                key,
+                "--ephemeral-key",
                 "--template",
                 template,
             ],
@@ -253,22 +245,33 @@ fn filter_in_every_mode_leaks_nothing() {
         ),
     ];
     let lines = c.input.iter().filter(|&&b| b == b'\n').count();
+    let mut all_outputs = Vec::new();
     for (args, env) in modes {
         let what = format!("{args:?}");
         let once = run_filter(&args, env, &c.input);
         assert_eq!(once.status.code(), Some(0), "{what}");
         c.check(&what, &once);
-        assert_eq!(
-            once.stdout.iter().filter(|&&b| b == b'\n').count(),
-            lines,
-            "{what}"
-        );
-        let twice = run_filter(&args, env, &once.stdout);
-        assert!(
-            twice.stdout == once.stdout,
-            "{what}: a second pass changed the output"
-        );
+        let out_lines = once.stdout.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(out_lines, lines, "{what}");
+        assert!(once.stdout != c.input, "{what}: something was redacted");
+        all_outputs.extend_from_slice(&once.stdout);
     }
+    let args = [
+        "--mode",
+        "hash",
+        "--hash-key-file",
+        key,
+        "--stats-format",
+        "json",
+    ];
+    let again = run_filter(&args, &[], &all_outputs);
+    c.check("second pass", &again);
+    assert!(
+        again.stdout == all_outputs,
+        "a second pass changed the output"
+    );
+    let stats = String::from_utf8_lossy(&again.stderr);
+    assert!(stats.contains("\"findings_total\":0"), "{stats}");
 }
 
 /// `filter FILE…`, with a forced read error after the first file (a directory, then a missing
@@ -281,22 +284,19 @@ fn files_and_forced_error_paths_leak_nothing() {
     std::fs::write(&input, &c.input).unwrap();
     let input = input.to_str().unwrap();
     let dir_path = dir.path().to_str().unwrap();
-    for (tail, code) in [
-        (None, 0),
-        (Some(dir_path), 1),
-        (Some("/nonexistent/app.log"), 1),
-    ] {
+    // The file-reading path itself (exit 0) is what every error run starts with.
+    for tail in [dir_path, "/nonexistent/app.log"] {
         let rules = fixture().display().to_string();
         let mut args = vec![
             "filter", "--rules", &rules, "--mode", "partial", "--stats", input,
         ];
-        args.extend(tail);
+        args.push(tail);
         let out = run(&args, &[], b"");
         assert!(
             !out.stdout.is_empty(),
             "{args:?}: the first file is written"
         );
-        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
         c.check(&format!("{args:?}"), &out);
     }
     // A key file holding a secret but too short, and a secret passed as a command-line key:
@@ -363,8 +363,6 @@ fn rules_test_failures_leak_nothing() {
         "{stdout}"
     );
     c.check("rules test", &out);
-    let out = run(&["rules", "test"], &[], b"");
-    c.check("rules test (built-in)", &out);
 }
 
 /// Invalid user rule files that hold a secret in the places an error could quote it: a bad
@@ -405,13 +403,13 @@ fn invalid_rule_files_holding_secrets_leak_nothing() {
                 messages.push('\n');
             }
         }
-        // End to end through `rules check` and the filter, for every fourth secret (one process
+        // End to end through `rules check` and the filter, for every eighth secret (one process
         // each; the messages are the same as in-process), each time the next variant.
-        if i % 4 == 0 {
+        if i % 8 == 0 {
             let path = dir.path().join(format!("bad{i}.toml"));
-            std::fs::write(&path, &variants[(i / 4) % variants.len()]).unwrap();
+            std::fs::write(&path, &variants[(i / 8) % variants.len()]).unwrap();
             let path = path.to_str().unwrap();
-            let out = if i % 8 == 0 {
+            let out = if i % 16 == 0 {
                 run(&["rules", "check", path], &[], b"")
             } else {
                 run(&["--no-default-rules", "--rules", path], &[], b"x\n")
