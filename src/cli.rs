@@ -135,8 +135,9 @@ pub struct FilterArgs {
 pub struct RedactArgs {
     /// mask: [REDACTED:<rule>]; hash: [REDACTED:<rule>:<tag>], the tag the first 12 hex digits of
     /// HMAC-SHA256(key, secret), equal for equal secrets under one key (needs a key); partial:
-    /// keep the rule's public prefix (ghp_, xoxb-) and the last 4 characters of secrets of 20+
-    /// characters. A rule file may set its own with `redact = "mask|hash|partial"`.
+    /// [REDACTED:<rule>:ghp_...wxyz], the rule's public prefix and the last 4 characters of
+    /// secrets of 20+ characters (at least 12 always stay hidden; shorter ones are masked).
+    /// A rule file may set its own with `redact = "mask|hash|partial"`.
     #[arg(long, value_enum, default_value_t = Mode::Mask)]
     pub mode: Mode,
     /// Read the hash key (at least 32 bytes; one trailing newline ignored) from FILE.
