@@ -11,6 +11,7 @@ pub mod engine;
 pub mod filter;
 pub mod redact;
 pub mod rules;
+pub mod scrub;
 pub mod selftest;
 pub mod stats;
 pub mod stream;

@@ -18,6 +18,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::redact::Mode;
+use crate::scrub;
 use crate::validate;
 
 /// The built-in rule files, embedded at compile time so the binary needs nothing at run time.
@@ -445,17 +446,6 @@ fn regex_error_reason(pattern: &str, error: &regex::Error) -> String {
     }
 }
 
-/// A `regex_syntax` error as its kind and byte offset; its `Display` would quote the pattern.
-fn syntax_error_reason(error: &regex_syntax::Error) -> String {
-    match error {
-        regex_syntax::Error::Parse(e) => format!("{} at byte {}", e.kind(), e.span().start.offset),
-        regex_syntax::Error::Translate(e) => {
-            format!("{} at byte {}", e.kind(), e.span().start.offset)
-        }
-        _ => "invalid pattern".to_string(),
-    }
-}
-
 fn compile_allowlist(spec: AllowlistSpec) -> Result<Option<Allowlist>, String> {
     let _ = (&spec.description, &spec.commits, &spec.paths);
     if spec.regexes.is_empty() && spec.stopwords.is_empty() {
@@ -486,7 +476,7 @@ fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         .utf8(false)
         .build()
         .parse(pattern)
-        .map_err(|e| syntax_error_reason(&e))
+        .map_err(|e| scrub::syntax_error_reason(&e))
 }
 
 fn one_line(s: &str) -> String {
@@ -494,202 +484,12 @@ fn one_line(s: &str) -> String {
 }
 
 /// TOML errors quote the offending source line, which may hold a secret: keep only the message,
-/// and within it only words of the schema and of the parser's own phrasing (see [`scrub_message`]).
+/// and within it only words of the schema and of the parser's own phrasing (see [`scrub::scrub_message`]).
 fn toml_reason(e: &toml::de::Error) -> String {
     format!(
         "invalid rule file: {}",
-        scrub_message(&one_line(e.message()))
+        scrub::scrub_message(&one_line(e.message()))
     )
-}
-
-/// Words of the rule-file schema that a message may repeat.
-const SCHEMA_WORDS: &[&str] = &[
-    "title",
-    "description",
-    "extend",
-    "useDefault",
-    "path",
-    "disabledRules",
-    "allowlist",
-    "allowlists",
-    "rules",
-    "id",
-    "regex",
-    "secretGroup",
-    "entropy",
-    "keywords",
-    "tags",
-    "skipReport",
-    "validate",
-    "prefix",
-    "redact",
-    "examples",
-    "negativeExamples",
-    "condition",
-    "regexTarget",
-    "regexes",
-    "stopwords",
-    "commits",
-    "paths",
-    "secret",
-    "match",
-    "line",
-    "OR",
-    "AND",
-    "mask",
-    "hash",
-    "partial",
-    "RuleSpec",
-    "FileSpec",
-    "AllowlistSpec",
-    "ExtendSpec",
-    "RegexTarget",
-    "Condition",
-    "Mode",
-    "true",
-    "false",
-];
-
-/// Words that `toml` and `serde` use to phrase their errors.
-const PARSER_WORDS: &[&str] = &[
-    "a",
-    "an",
-    "and",
-    "are",
-    "array",
-    "at",
-    "basic",
-    "be",
-    "boolean",
-    "borrowed",
-    "but",
-    "byte",
-    "bytes",
-    "cannot",
-    "char",
-    "character",
-    "characters",
-    "comment",
-    "control",
-    "datetime",
-    "digit",
-    "digits",
-    "duplicate",
-    "element",
-    "empty",
-    "end",
-    "enum",
-    "escape",
-    "expected",
-    "f32",
-    "f64",
-    "field",
-    "fields",
-    "float",
-    "floating",
-    "for",
-    "found",
-    "header",
-    "i16",
-    "i32",
-    "i64",
-    "i8",
-    "identifier",
-    "in",
-    "inline",
-    "input",
-    "integer",
-    "invalid",
-    "is",
-    "key",
-    "keys",
-    "leading",
-    "length",
-    "literal",
-    "map",
-    "missing",
-    "multiline",
-    "newline",
-    "newtype",
-    "no",
-    "not",
-    "number",
-    "of",
-    "one",
-    "only",
-    "option",
-    "or",
-    "point",
-    "quoted",
-    "sequence",
-    "str",
-    "string",
-    "struct",
-    "table",
-    "tables",
-    "the",
-    "there",
-    "to",
-    "tuple",
-    "type",
-    "u16",
-    "u32",
-    "u64",
-    "u8",
-    "unclosed",
-    "unexpected",
-    "unicode",
-    "unit",
-    "unknown",
-    "unquoted",
-    "usize",
-    "value",
-    "values",
-    "variant",
-    "variants",
-    "whitespace",
-    "with",
-    "zero",
-    "zeros",
-];
-
-/// Keeps the words of `message` that are schema or parser vocabulary and its punctuation; every
-/// other run of letters and digits (a value from the file) becomes `…`. A whitelist, because
-/// serde quotes values in ways a quote-aware scrubber can be fooled by (a backtick inside a
-/// backtick-quoted variant name, escapes inside a `{:?}` string). Words match exactly (case
-/// included), so a value can only survive where it is itself one of these lower-case words.
-fn scrub_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.is_empty() {
-            return;
-        }
-        let known = SCHEMA_WORDS.contains(&word.as_str()) || PARSER_WORDS.contains(&word.as_str());
-        if known {
-            out.push_str(word);
-        } else if !out.ends_with('…') {
-            out.push('…');
-        }
-        word.clear();
-    };
-    for c in message.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-            continue;
-        }
-        flush(&mut word, &mut out);
-        if matches!(
-            c,
-            ' ' | ',' | ':' | ';' | '.' | '`' | '"' | '(' | ')' | '=' | '[' | ']'
-        ) {
-            out.push(c);
-        } else if !out.ends_with('…') {
-            out.push('…');
-        }
-    }
-    flush(&mut word, &mut out);
-    out
 }
 
 /// Finds the `id` of the `[[rules]]` table that contains byte offset `span.start`, if any.
@@ -785,24 +585,6 @@ mod tests {
     fn regex_errors_name_kind_and_offset() {
         let e = load("[[rules]]\nid = \"b\"\nregex = '''abc(def'''\n").unwrap_err();
         assert_eq!(e.reason, "bad regex: unclosed group at byte 3");
-    }
-
-    #[test]
-    fn scrubbed_messages_stay_readable() {
-        assert_eq!(
-            scrub_message("unknown variant `blur`, expected one of `mask`, `hash`, `partial`"),
-            "unknown variant `…`, expected one of `mask`, `hash`, `partial`"
-        );
-        let scrubbed = scrub_message(r#"invalid type: string "Zq9\"Wk7 Pm3", expected f64"#);
-        assert!(
-            scrubbed.starts_with("invalid type: string \"…"),
-            "{scrubbed}"
-        );
-        assert!(scrubbed.ends_with("\", expected f64"), "{scrubbed}");
-        assert!(
-            !scrubbed.contains("Wk7") && !scrubbed.contains("Pm3"),
-            "{scrubbed}"
-        );
     }
 
     #[test]
