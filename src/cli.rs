@@ -18,9 +18,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
+use crate::format::rsyslog::{self, RsyslogInput};
+use crate::format::{Format, FormatOptions};
 use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
+use crate::shutdown::Shutdown;
 use crate::stats::{Stats, StatsFormat};
 use crate::stream::{self, StreamError, StreamOptions};
 
@@ -127,6 +130,17 @@ pub struct FilterArgs {
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
+    /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
+    /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Extra JSON key name whose string values are always redacted (repeatable, or
+    /// comma-separated; matched like the built-ins: case-insensitive, also as `*_NAME`).
+    #[arg(long = "secret-key", value_name = "NAME", value_delimiter = ',')]
+    pub secret_keys: Vec<String>,
+    /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
+    #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
+    pub rsyslog_input: RsyslogInput,
 }
 
 /// How secrets are replaced (issue 6: modes). Keys are never taken from the command line:
@@ -161,8 +175,9 @@ pub struct RedactArgs {
 }
 
 impl RedactArgs {
-    /// Loads the key and parses the template. Errors never show a key.
-    pub fn config(&self) -> Result<RedactConfig, Failure> {
+    /// Loads the key and parses the template. Errors never show a key. `quiet` suppresses the
+    /// warning about a world-readable key file (rsyslog mode: stderr is not ours).
+    pub fn config(&self, quiet: bool) -> Result<RedactConfig, Failure> {
         if self.hash_key.is_some() {
             return Err(Failure::config(
                 "--hash-key is refused: a key on the command line is visible in the process \
@@ -170,7 +185,9 @@ impl RedactArgs {
             ));
         }
         let key = if let Some(path) = &self.hash_key_file {
-            warn_if_readable_by_others(path);
+            if !quiet {
+                warn_if_readable_by_others(path);
+            }
             Some(HashKey::from_file(path))
         } else if let Some(var) = &self.hash_key_env {
             Some(HashKey::from_env(var))
@@ -192,6 +209,34 @@ impl RedactArgs {
             template,
         })
     }
+}
+
+/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
+/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                eprintln!(
+                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
+/// for stats never loses data.
+fn stats_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag))
+        .map_err(|e| Failure::config(format!("cannot install the SIGUSR1 handler: {e}")))?;
+    Ok(flag)
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -246,6 +291,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// Loads the rule set that `args` describe, printing load warnings to stderr.
 pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
+    let mut set = load_rules_quietly(args)?;
+    for w in set.warnings.drain(..) {
+        eprintln!("logredact: warning: {w}");
+    }
+    Ok(set)
+}
+
+/// Loads the rule set that `args` describe; warnings stay in `RuleSet::warnings`.
+fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
     let mut set = if args.no_default_rules {
         RuleSet::default()
     } else {
@@ -255,9 +309,6 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
         set.add_file(file)
             .map_err(|e| Failure::config(e.to_string()))?;
     }
-    for w in set.warnings.drain(..) {
-        eprintln!("logredact: warning: {w}");
-    }
     set.select(&args.enable, &args.disable)
         .map_err(Failure::config)?;
     if set.rules.is_empty() {
@@ -266,46 +317,59 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet, Failure> {
     Ok(set)
 }
 
-fn build_filter(args: &FilterArgs) -> Result<Filter, Failure> {
-    let rules = load_rules(&args.rules)?;
-    let redactor = Redactor::configured(&rules, &args.redact.config()?).map_err(Failure::config)?;
+fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
+    let quiet = args.format == Format::Rsyslog;
+    let redact = args.redact.config(quiet)?;
+    let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
-    Ok(Filter::with_redactor(
-        Detector::new(rules, matcher),
-        redactor,
-    ))
+    let options = FormatOptions {
+        format: args.format,
+        secret_keys: args.secret_keys.clone(),
+    };
+    Ok(Filter::with_format(Detector::new(rules, matcher), &options)
+        .map_err(Failure::config)?
+        .with_redactor(redactor))
 }
 
-/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
-/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
-fn warn_if_readable_by_others(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o004 != 0 {
-                eprintln!(
-                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
-                    path.display()
-                );
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
-/// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
-/// for stats never loses data.
-fn stats_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
-    let flag = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag))
-        .map_err(|e| Failure::config(format!("cannot install the SIGUSR1 handler: {e}")))?;
-    Ok(flag)
+/// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
+/// warnings, no stats, no panic message; a configuration error makes every reply "redacted"
+/// instead of ending the program (rsyslog would then pass messages through unredacted).
+fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    std::panic::set_hook(Box::new(|_| {}));
+    let filter = load_rules_quietly(&args.rules)
+        .and_then(|rules| build_filter(args, rules))
+        .ok();
+    let stdout = io::stdout();
+    let mut output = stdout.lock();
+    let result = if files.is_empty() {
+        rsyslog::serve(
+            &mut io::stdin().lock(),
+            &mut output,
+            filter.as_ref(),
+            args.rsyslog_input,
+            args.max_line_bytes,
+        )
+    } else {
+        files.iter().try_for_each(|path| {
+            let mut input = io::BufReader::new(File::open(path)?);
+            rsyslog::serve(
+                &mut input,
+                &mut output,
+                filter.as_ref(),
+                args.rsyslog_input,
+                args.max_line_bytes,
+            )
+        })
+    };
+    // Exit quietly whatever happened: a message here would corrupt the reply stream.
+    Ok(u8::from(result.is_err()))
 }
 
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let filter = build_filter(args)?;
+    if args.format == Format::Rsyslog {
+        return run_rsyslog(args, files);
+    }
+    let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = StreamOptions {
         max_line_bytes: args.max_line_bytes,
         ..StreamOptions::default()
@@ -316,16 +380,21 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         filter.detector().rules(),
         stats_format,
     );
+    let shutdown = Shutdown::on_signals().map_err(|e| Failure {
+        code: 1,
+        message: format!("cannot install signal handlers: {e}"),
+    })?;
     let stdout = io::stdout();
     let mut output = stdout.lock();
     let mut result = Ok(());
     if files.is_empty() {
-        result = stream::run(
+        result = stream::run_until(
             &mut io::stdin().lock(),
             &mut output,
             &filter,
             options,
             &mut stats,
+            &shutdown,
         );
     } else {
         for path in files {
@@ -338,8 +407,15 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
                     })
                 }
             };
-            result = stream::run(&mut input, &mut output, &filter, options, &mut stats);
-            if result.is_err() {
+            result = stream::run_until(
+                &mut input,
+                &mut output,
+                &filter,
+                options,
+                &mut stats,
+                &shutdown,
+            );
+            if result.is_err() || shutdown.requested() {
                 break;
             }
         }
@@ -351,6 +427,10 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         );
     }
     match result {
+        // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).
+        Ok(()) if shutdown.signal().is_some() => {
+            Ok(128 + shutdown.signal().map_or(15, |s| s as u8))
+        }
         Ok(()) => Ok(0),
         // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
         Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),

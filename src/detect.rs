@@ -186,18 +186,14 @@ impl Detector {
             let Some(secret) = secret_span(rule, locs, m.range()) else {
                 continue;
             };
-            let finding = Finding {
+            let mut finding = Finding {
                 rule: index,
                 start: line.start + secret.start,
                 end: line.start + secret.end,
                 match_start: line.start + m.start(),
                 match_end: line.start + m.end(),
             };
-            if scratch
-                .markers
-                .iter()
-                .any(|mk| mk.start < finding.match_end && finding.match_start < mk.end)
-            {
+            if !clear_of_markers(&mut finding, &scratch.markers) {
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
@@ -232,6 +228,26 @@ impl Detector {
             .chain(&self.rules.allowlists)
             .any(|al| allowlisted(al, &targets))
     }
+}
+
+/// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
+/// inside a marker is dropped; a secret that runs into one is cut where the marker begins
+/// (`password=hunter2[REDACTED:x]` still loses `hunter2`). Returns whether anything is left.
+fn clear_of_markers(f: &mut Finding, markers: &[Range<usize>]) -> bool {
+    if markers
+        .iter()
+        .any(|mk| mk.contains(&f.match_start) || mk.contains(&f.start))
+    {
+        return false;
+    }
+    if let Some(mk) = markers
+        .iter()
+        .find(|mk| f.start < mk.start && mk.start < f.end)
+    {
+        f.end = mk.start;
+        f.match_end = f.match_end.min(mk.start);
+    }
+    f.start < f.end
 }
 
 struct Targets<'a> {
@@ -379,6 +395,7 @@ mod tests {
             "password=********",
             "password=EXAMPLEpw1",
             "password=[REDACTED:pw]",
+            "password=[REDACTED:pw]tail",
             "password={{.Values.pw}}",
         ] {
             assert!(
@@ -387,6 +404,12 @@ mod tests {
                 line.len()
             );
         }
+    }
+
+    #[test]
+    fn a_secret_glued_to_a_marker_is_cut_at_the_marker() {
+        let d = detector(PW);
+        assert_eq!(spans(&d, b"password=hunter22[REDACTED:x]"), vec![(9, 17)]);
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! The filter: turns a batch of complete lines (or one window of an over-long line) into output
 //! bytes — find, then redact — and counts what it did.
 //!
-//! Owns: the per-batch step between `stream` (which owns buffers and I/O) and `detect`/`redact`.
+//! Owns: the per-batch step between `stream` (which owns buffers and I/O) and `detect`/`redact`,
+//! and the private-key block state carried from batch to batch (in [`FilterScratch`]).
 //! Must never: add, drop, split or reorder lines; a line without a finding leaves byte for byte.
+//!
+//! Fast path: one `Detector::find` call and one prefilter pass ([`Structure::trigger_offsets`])
+//! over the whole batch. Only lines with a finding, a structural trigger (a secret-named JSON
+//! key, a JSON escape, a `-----BEGIN` line) or inside an open private-key block go to
+//! [`Structure::redact_line`]; all other lines are copied untouched.
 
-use memchr::{memchr, memchr_iter};
+use memchr::{memchr, memchr_iter, memrchr};
 
 use crate::detect::{Detector, Finding, Scratch};
+use crate::format::pem::PemState;
+use crate::format::{Format, FormatOptions, Structure, Tools};
 use crate::redact::Redactor;
 use crate::stats::Stats;
 
@@ -17,12 +25,17 @@ const OVERLAP_MARGIN: usize = 256;
 pub struct Filter {
     detector: Detector,
     redactor: Redactor,
+    structure: Structure,
 }
 
-/// Per-thread working memory of a [`Filter`].
+/// Per-stream working memory of a [`Filter`] (one per input stream: it carries the
+/// private-key block state from one batch to the next).
 pub struct FilterScratch {
     detect: Scratch,
     findings: Vec<Finding>,
+    line_findings: Vec<Finding>,
+    triggers: Vec<usize>,
+    pem: PemState,
 }
 
 /// What a batch turned into.
@@ -38,16 +51,38 @@ pub enum Outcome {
 }
 
 impl Filter {
-    /// A filter that masks every secret (`[REDACTED:<rule-id>]`).
+    /// A filter for `--format auto` with the built-in secret key names.
     pub fn new(detector: Detector) -> Self {
+        let structure = Structure::new(&FormatOptions::default())
+            .expect("the built-in format prefilter always builds");
         let redactor = Redactor::new(detector.rules());
-        Filter { detector, redactor }
+        Filter {
+            detector,
+            redactor,
+            structure,
+        }
     }
 
-    /// A filter with a configured redactor (`--mode`, `--template`, per-rule overrides), which
-    /// must have been built for `detector.rules()`.
-    pub fn with_redactor(detector: Detector, redactor: Redactor) -> Self {
-        Filter { detector, redactor }
+    /// A filter for the line format and key names in `options`.
+    pub fn with_format(detector: Detector, options: &FormatOptions) -> Result<Self, String> {
+        let structure = Structure::new(options)?;
+        let redactor = Redactor::new(detector.rules());
+        Ok(Filter {
+            detector,
+            redactor,
+            structure,
+        })
+    }
+
+    /// Replaces the redactor (masking everything) by a configured one (`--mode`, `--template`,
+    /// per-rule overrides), which must have been built for this filter's rules.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    pub fn format(&self) -> Format {
+        self.structure.format()
     }
 
     pub fn detector(&self) -> &Detector {
@@ -58,6 +93,9 @@ impl Filter {
         FilterScratch {
             detect: self.detector.scratch(),
             findings: Vec::new(),
+            line_findings: Vec::new(),
+            triggers: Vec::new(),
+            pem: PemState::default(),
         }
     }
 
@@ -79,9 +117,26 @@ impl Filter {
         let findings = &mut scratch.findings;
         findings.clear();
         self.detector.find(batch, &mut scratch.detect, findings);
-        if findings.is_empty() {
+        scratch.triggers.clear();
+        let every_line = self.structure.checks_every_line();
+        self.structure.trigger_offsets(batch, &mut scratch.triggers);
+        if findings.is_empty()
+            && scratch.triggers.is_empty()
+            && !scratch.pem.is_open()
+            && !every_line
+        {
             return Outcome::Unchanged;
         }
+        // Text formats with findings only: splice them in directly. Anything else may hold JSON,
+        // CRI envelopes or key material and goes line by line.
+        if every_line
+            || !scratch.triggers.is_empty()
+            || scratch.pem.is_open()
+            || !matches!(self.structure.format(), Format::Text | Format::Logfmt)
+        {
+            return self.process_by_line(batch, scratch, out, stats);
+        }
+        let findings = &scratch.findings;
         let first_line_changed = memchr(b'\n', &batch[..findings[0].start]).is_none();
         let mut previous_end = None;
         for f in findings.iter() {
@@ -96,6 +151,124 @@ impl Filter {
         out.reserve(batch.len() + 64 * findings.len());
         self.redactor.apply(batch, findings, out);
         Outcome::Rewritten { first_line_changed }
+    }
+
+    /// The structured path: walks the lines that need a look (a finding, a trigger, an open
+    /// private-key block, or every line for `--format json`) and copies the others in bulk.
+    fn process_by_line(
+        &self,
+        batch: &[u8],
+        scratch: &mut FilterScratch,
+        out: &mut Vec<u8>,
+        stats: &mut Stats,
+    ) -> Outcome {
+        let every_line = self.structure.checks_every_line();
+        let FilterScratch {
+            detect,
+            findings,
+            line_findings,
+            triggers,
+            pem,
+        } = scratch;
+        for f in findings.iter() {
+            stats.findings[f.rule as usize] += 1;
+        }
+        let out_len = out.len();
+        out.reserve(batch.len() + 64);
+        let mut tools = Tools {
+            detector: &self.detector,
+            redactor: &self.redactor,
+            scratch: detect,
+            pem,
+        };
+        let (mut next_finding, mut next_trigger) = (0, 0);
+        let (mut line_start, mut copied) = (0, 0);
+        let mut any_changed = false;
+        let mut first_line_changed = false;
+        while line_start < batch.len() {
+            while findings
+                .get(next_finding)
+                .is_some_and(|f| f.start < line_start)
+            {
+                next_finding += 1;
+            }
+            while triggers.get(next_trigger).is_some_and(|&t| t < line_start) {
+                next_trigger += 1;
+            }
+            let look_at = if every_line || tools.pem.is_open() {
+                line_start
+            } else {
+                let f = findings.get(next_finding).map(|f| f.start);
+                let t = triggers.get(next_trigger).copied();
+                match f.into_iter().chain(t).min() {
+                    Some(at) => memrchr(b'\n', &batch[line_start..at])
+                        .map_or(line_start, |p| line_start + p + 1),
+                    None => break,
+                }
+            };
+            let line_end = memchr(b'\n', &batch[look_at..]).map_or(batch.len(), |p| look_at + p);
+            line_findings.clear();
+            while let Some(f) = findings.get(next_finding).filter(|f| f.start <= line_end) {
+                line_findings.push(Finding {
+                    start: f.start - look_at,
+                    end: f.end - look_at,
+                    match_start: f.match_start.saturating_sub(look_at),
+                    match_end: f.match_end.saturating_sub(look_at),
+                    ..*f
+                });
+                next_finding += 1;
+            }
+            let triggered = triggers.get(next_trigger).is_some_and(|&t| t <= line_end);
+            let nothing_to_find = line_findings.is_empty() && !triggered && !tools.pem.is_open();
+            out.extend_from_slice(&batch[copied..look_at]);
+            let line = &batch[look_at..line_end];
+            let changed = if every_line && nothing_to_find {
+                // `--format json` still has to guarantee a JSON object, but need not decode it.
+                self.structure.ensure_json_object(line, out)
+            } else {
+                self.structure
+                    .redact_line(line, line_findings, &mut tools, out)
+            };
+            copied = line_end;
+            if changed {
+                any_changed = true;
+                stats.lines_changed += 1;
+                first_line_changed |= look_at == 0;
+            }
+            line_start = line_end + 1;
+        }
+        if !any_changed {
+            out.truncate(out_len);
+            return Outcome::Unchanged;
+        }
+        out.extend_from_slice(&batch[copied..]);
+        Outcome::Rewritten { first_line_changed }
+    }
+
+    /// Redacts one message (rsyslog `mmexternal`): appends it, redacted, to `out` and returns
+    /// whether it changed. Private-key state carries over between messages as between lines.
+    pub fn redact_message(
+        &self,
+        message: &[u8],
+        scratch: &mut FilterScratch,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let FilterScratch {
+            detect,
+            findings,
+            pem,
+            ..
+        } = scratch;
+        findings.clear();
+        self.detector.find(message, detect, findings);
+        let mut tools = Tools {
+            detector: &self.detector,
+            redactor: &self.redactor,
+            scratch: detect,
+            pem,
+        };
+        self.structure
+            .redact_line(message, findings, &mut tools, out)
     }
 
     /// Redacts the front of `window`, a piece of a line too long to hold whole, and returns how

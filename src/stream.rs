@@ -16,6 +16,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use memchr::memrchr;
 
 use crate::filter::{Filter, FilterScratch, Outcome};
+use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
 /// Default size of one read.
@@ -68,6 +69,19 @@ pub fn run(
     options: StreamOptions,
     stats: &mut Stats,
 ) -> Result<(), StreamError> {
+    run_until(input, output, filter, options, stats, &Shutdown::never())
+}
+
+/// [`run`], also stopping when `shutdown` is requested: after the batch in hand (and any partial
+/// line already read) is written and flushed.
+pub fn run_until(
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+    shutdown: &Shutdown,
+) -> Result<(), StreamError> {
     let overlap = filter.window_overlap();
     // Windows must make progress: each emits at least `max_line - overlap` bytes.
     let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
@@ -82,7 +96,29 @@ pub fn run(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
-        let n = read_some(input, &mut buf[len..])?;
+        // Idle only with nothing held: a partial line waits for its end (or EOF) instead.
+        shutdown.set_idle(len == 0);
+        let read = read_some(input, &mut buf[len..]);
+        shutdown.set_idle(false);
+        let n = read?;
+        if shutdown.requested() {
+            // Write every complete line in hand. A partial line is dropped: the rest of it will
+            // never come, and its cut-off end could hold a secret too short to be recognised.
+            let filled = len + n;
+            stats.bytes += n as u64;
+            if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
+                process_and_write(
+                    filter,
+                    &buf[..=nl],
+                    &mut scratch,
+                    &mut out,
+                    output,
+                    stats,
+                    long_line_changed,
+                )?;
+            }
+            return output.flush().map_err(StreamError::Write);
+        }
         if n == 0 {
             if len > 0 {
                 stats.lines += 1;

@@ -302,3 +302,63 @@ fn output_is_idempotent() {
     assert_ne!(once, input.as_bytes());
     assert_eq!(once, twice);
 }
+
+/// SIGTERM while lines stream in: the output is a whole-line prefix of the expected output, in
+/// order — nothing read is half-written or dropped from the middle.
+#[test]
+fn sigterm_mid_stream_writes_only_whole_lines_in_order() {
+    let rules = fixture("rules.toml");
+    let mut child = Command::new(BIN)
+        .args(["--no-default-rules", "--rules", &rules])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let writer = std::thread::spawn(move || {
+        for i in 0..2_000_000u32 {
+            if writeln!(
+                stdin,
+                "{i:07} token {TOKEN} and more text to make the line longer"
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let t0 = std::time::Instant::now();
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    let out = reader.join().expect("reader");
+    drop(writer);
+    eprintln!("stopped after {:?}", t0.elapsed());
+    assert!(
+        status.code() == Some(143)
+            || std::os::unix::process::ExitStatusExt::signal(&status) == Some(15),
+        "terminated by the signal: {status:?}"
+    );
+    assert!(!out.is_empty(), "some lines were written before the signal");
+    assert_eq!(out.last(), Some(&b'\n'), "the output ends on a whole line");
+    for (i, line) in out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let expected =
+            format!("{i:07} token [REDACTED:test-gh-token] and more text to make the line longer");
+        assert_eq!(line, expected.as_bytes(), "line {i}");
+    }
+}

@@ -305,8 +305,13 @@ def check_examples(rules):
             if not any(k in low for k in r.keywords):
                 errors.append(f"{r.id}: example lacks every keyword: {ex[:80]!r}")
             why = []
-            if not r.findings(line, why):
+            found = r.findings(line, why)
+            if not found:
                 errors.append(f"{r.id}: example NOT detected ({'; '.join(why)}): {ex[:120]!r}")
+            p = r.d.get("prefix")
+            for _, secret in found:
+                if p and not secret.startswith(p.encode()):
+                    errors.append(f"{r.id}: secret does not start with prefix {p!r}: {ex[:80]!r}")
             if "%%" in ex:
                 errors.append(f"{r.id}: unfilled marker in example")
         for ex in r.d.get("negativeExamples", []):

@@ -233,12 +233,12 @@ impl RulePlan {
     }
 }
 
-/// A rule id as written into markers: bytes that could end the marker early or split the line
-/// (`]`, `[`, controls, non-ASCII) become `_`.
+/// A rule id as written into markers: characters that could end the marker early, split the line
+/// or need escaping in JSON (`]`, `[`, `"`, `\`, controls, spaces, non-ASCII) become `_`.
 fn marker_safe_id(id: &str) -> String {
     id.chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != ']' && c != '[' {
+            if c.is_ascii_graphic() && !matches!(c, ']' | '[' | '"' | '\\') {
                 c
             } else {
                 '_'

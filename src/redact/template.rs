@@ -10,8 +10,9 @@
 //! text (`***`, `<hidden>`) shield a real secret next to it from redaction, and it would make
 //! idempotence depend on a per-run setting that a second run may not share. So a template is a
 //! `[REDACTED…]` span: it starts with `[REDACTED`, ends with its only `]`, and holds no control
-//! characters (a newline would split the line). Placeholder values cannot break that span: rule ids
-//! are sanitised, tags are hex, and kept prefix/suffix bytes come from a bracket-free character set.
+//! characters (a newline would split the line) and no `"` or `\` (which JSON lines would need
+//! escaped). Placeholder values cannot break that span: rule ids are sanitised, tags are hex, and
+//! kept prefix/suffix bytes come from a character set without brackets, quotes or backslashes.
 
 use crate::detect::MARKER_OPEN;
 
@@ -53,6 +54,9 @@ impl Template {
         }
         if bytes.iter().any(|b| b.is_ascii_control()) {
             return bad("must not contain control characters (a newline would split the line)");
+        }
+        if bytes.iter().any(|&b| b == b'"' || b == b'\\') {
+            return bad("must not contain `\"` or `\\` (they would need escaping in JSON lines)");
         }
         let mut segments = Vec::new();
         let mut literal = Vec::new();
@@ -132,6 +136,8 @@ mod tests {
             ("[REDACTED:{rule]", "without a matching `}`"),
             ("[REDACTED:rule}]", "without a matching `{`"),
             ("[REDACTED:{suffix}{suffix}]", "only once"),
+            ("[REDACTED \"{rule}\"]", "escaping in JSON"),
+            ("[REDACTED \\{rule}]", "escaping in JSON"),
         ] {
             let e = Template::parse(template).unwrap_err();
             assert!(e.contains(why), "{template:?}: {e}");

@@ -1,0 +1,64 @@
+//! Termination signals for the filter: SIGTERM and SIGINT end the stream after the batch in hand
+//! is written and flushed, so no line that was read is lost.
+//!
+//! Owns: the signal registrations and the two flags they drive. Must never: do work in a signal
+//! handler (all handling is flag stores, done by `signal-hook`).
+//!
+//! While the stream waits in `read` with everything written and no partial line held, it is
+//! *idle*: a signal then takes its default action at once (nothing is held, and a blocked read
+//! would otherwise never notice). Otherwise the signal only sets `requested`, and the stream stops
+//! after writing every complete line in hand; a held partial line waits for its end or for end of
+//! input (in a container the producer gets the same signal, so its pipe closes), and a partial
+//! line still in hand when the stream stops is dropped, not written cut off. The window between `read` returning and the idle flag being cleared is a
+//! few instructions long; a signal landing exactly there loses that read.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
+
+/// Flags shared between the signal handlers and the stream loop.
+#[derive(Debug, Default, Clone)]
+pub struct Shutdown {
+    /// The number of the signal that asked to stop, or 0.
+    requested: Arc<AtomicUsize>,
+    idle: Arc<AtomicBool>,
+}
+
+impl Shutdown {
+    /// A shutdown that no signal triggers (library use, tests, benchmarks).
+    pub fn never() -> Self {
+        Shutdown::default()
+    }
+
+    /// Registers SIGTERM and SIGINT.
+    pub fn on_signals() -> io::Result<Self> {
+        let s = Shutdown::default();
+        for sig in [SIGTERM, SIGINT] {
+            // Order matters: the conditional default runs first and only while idle.
+            flag::register_conditional_default(sig, Arc::clone(&s.idle))?;
+            flag::register_usize(sig, Arc::clone(&s.requested), sig as usize)?;
+        }
+        Ok(s)
+    }
+
+    /// Whether a termination signal arrived.
+    pub fn requested(&self) -> bool {
+        self.signal().is_some()
+    }
+
+    /// The signal that asked to stop, if any.
+    pub fn signal(&self) -> Option<i32> {
+        match self.requested.load(Ordering::SeqCst) {
+            0 => None,
+            n => i32::try_from(n).ok(),
+        }
+    }
+
+    /// Marks the stream as waiting for input with all output flushed (or not).
+    pub fn set_idle(&self, idle: bool) {
+        self.idle.store(idle, Ordering::SeqCst);
+    }
+}

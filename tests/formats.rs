@@ -1,0 +1,329 @@
+//! `--format` through the real binary: one corpus per format (input and expected output under
+//! `tests/fixtures/formats/`), and the rsyslog `mmexternal` protocol rules (one reply per
+//! message, flushed at once, nothing on stderr, fail closed).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_logredact");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(name)
+}
+
+fn rule_args() -> Vec<String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    vec![
+        "--no-default-rules".into(),
+        "--rules".into(),
+        format!("{root}/patterns/context.toml"),
+        "--rules".into(),
+        fixture("context-rules.toml").display().to_string(),
+        "--rules".into(),
+        fixture("tokens.toml").display().to_string(),
+    ]
+}
+
+fn run(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(rule_args())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+fn corpus(name: &str, args: &[&str]) {
+    let input = std::fs::read(fixture(&format!("{name}.in"))).unwrap();
+    let expected = std::fs::read(fixture(&format!("{name}.out"))).unwrap();
+    let out = run(args, &input);
+    assert!(out.status.success(), "{name}: exit status");
+    assert!(out.stderr.is_empty(), "{name}: nothing on stderr");
+    let got = String::from_utf8_lossy(&out.stdout);
+    let want = String::from_utf8_lossy(&expected);
+    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        assert_eq!(g, w, "{name}: line {}", i + 1);
+    }
+    assert_eq!(out.stdout, expected, "{name}: whole output");
+    let lines_in = input.iter().filter(|&&b| b == b'\n').count();
+    let lines_out = out.stdout.iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(
+        lines_in, lines_out,
+        "{name}: one output line per input line"
+    );
+}
+
+#[test]
+fn corpus_auto() {
+    corpus("auto", &["--format", "auto"]);
+}
+
+#[test]
+fn corpus_text() {
+    corpus("text", &["--format", "text"]);
+}
+
+#[test]
+fn corpus_json() {
+    corpus("json", &["--format", "json"]);
+    let out = run(
+        &["--format", "json"],
+        &std::fs::read(fixture("json.in")).unwrap(),
+    );
+    for line in out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).expect("every line is JSON");
+        assert!(v.is_object(), "every line is a JSON object");
+    }
+}
+
+#[test]
+fn corpus_docker() {
+    corpus("docker", &["--format", "docker"]);
+}
+
+#[test]
+fn corpus_cri() {
+    corpus("cri", &["--format", "cri"]);
+}
+
+#[test]
+fn corpus_logfmt() {
+    corpus("logfmt", &["--format", "logfmt"]);
+}
+
+#[test]
+fn corpus_rsyslog_msg() {
+    corpus("rsyslog", &["--format", "rsyslog"]);
+}
+
+#[test]
+fn corpus_rsyslog_fulljson() {
+    corpus(
+        "rsyslog-fulljson",
+        &["--format", "rsyslog", "--rsyslog-input", "fulljson"],
+    );
+}
+
+#[test]
+fn auto_reads_docker_and_cri_corpora_like_their_own_formats() {
+    for name in ["docker", "cri"] {
+        let input = std::fs::read(fixture(&format!("{name}.in"))).unwrap();
+        let out = run(&["--format", "auto"], &input);
+        assert_eq!(
+            out.stdout,
+            std::fs::read(fixture(&format!("{name}.out"))).unwrap(),
+            "{name} under auto"
+        );
+    }
+}
+
+#[test]
+fn private_key_block_state_crosses_reads() {
+    // Each line arrives in its own write, so the block spans many batches.
+    let mut child = Command::new(BIN)
+        .args(rule_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines = [
+        "-----BEGIN EC PRIVATE KEY-----",
+        "MHcCAQEEIBkLq8mE2",
+        "oAoGCCqGSM49AwEHoU",
+        "-----END EC PRIVATE KEY-----",
+        "MHcCAQEEnotakeyanymore",
+    ];
+    let mut got = Vec::new();
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+        stdin.flush().unwrap();
+        let mut reply = String::new();
+        stdout.read_line(&mut reply).unwrap();
+        got.push(reply.trim_end().to_string());
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        got,
+        [
+            lines[0],
+            "[REDACTED:private-key-block]",
+            "[REDACTED:private-key-block]",
+            lines[3],
+            lines[4]
+        ]
+    );
+}
+
+#[test]
+fn unterminated_private_key_block_is_bounded() {
+    let mut input = String::from("-----BEGIN RSA PRIVATE KEY-----\n");
+    for _ in 0..300 {
+        input.push_str("AAAAB3NzaC1yc2EAAAADAQAB\n");
+    }
+    input.push_str("user=bob visible\n");
+    let out = run(&[], input.as_bytes());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 302);
+    assert_eq!(lines[200], "[REDACTED:private-key-block]");
+    assert_eq!(
+        lines[201], "AAAAB3NzaC1yc2EAAAADAQAB",
+        "state resets after 200 lines"
+    );
+    assert_eq!(lines[301], "user=bob visible");
+}
+
+#[test]
+fn rsyslog_replies_one_line_per_message_in_order() {
+    let mut input = Vec::new();
+    for i in 0..5000 {
+        if i % 7 == 0 {
+            writeln!(input, " msg {i} password=pw{i}secret").unwrap();
+        } else {
+            writeln!(input, " msg {i} clean").unwrap();
+        }
+    }
+    let out = run(&["--format", "rsyslog"], &input);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty());
+    let replies: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
+    assert_eq!(replies.len(), 5001, "5000 replies and a final newline");
+    for (i, r) in replies[..5000].iter().enumerate() {
+        if i % 7 == 0 {
+            let expected =
+                format!("{{\"msg\":\" msg {i} password=[REDACTED:t-secret-assignment]\"}}");
+            assert_eq!(*r, expected.as_bytes(), "reply {i}");
+        } else {
+            assert_eq!(*r, b"{}", "reply {i}");
+        }
+    }
+}
+
+#[test]
+fn rsyslog_reply_is_flushed_before_the_next_message() {
+    let mut child = Command::new(BIN)
+        .args(rule_args())
+        .args(["--format", "rsyslog"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for i in 0..20 {
+        // The next message is only sent once the reply is in: a buffered reply would hang here.
+        writeln!(stdin, " request {i} token=abc{i}defghij").unwrap();
+        stdin.flush().unwrap();
+        let mut reply = String::new();
+        stdout.read_line(&mut reply).unwrap();
+        assert_eq!(
+            reply,
+            format!("{{\"msg\":\" request {i} token=[REDACTED:t-secret-assignment]\"}}\n")
+        );
+    }
+    drop(stdin);
+    let mut err = Vec::new();
+    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(err.is_empty());
+}
+
+#[test]
+fn rsyslog_fails_closed_and_stays_silent() {
+    // An over-long message is replied to as wholly redacted, and the next one is still in step.
+    let mut input = vec![b'x'; 10_000];
+    input.extend_from_slice(b" password=hunter2\n clean\n");
+    let out = run(&["--format", "rsyslog", "--max-line-bytes", "4096"], &input);
+    assert!(out.stderr.is_empty());
+    assert_eq!(
+        out.stdout,
+        b"{\"msg\":\"[REDACTED:unprocessable-message]\"}\n{}\n"
+    );
+
+    // A broken configuration must not write to stderr (rsyslog would read it as a reply):
+    // every message is replied to as redacted instead.
+    let out = Command::new(BIN)
+        .args(["--format", "rsyslog", "--rules", "/nonexistent/rules.toml"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b" a\n b\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.stderr.is_empty());
+    assert_eq!(
+        out.stdout,
+        b"{\"msg\":\"[REDACTED:unprocessable-message]\"}\n{\"msg\":\"[REDACTED:unprocessable-message]\"}\n"
+    );
+}
+
+#[test]
+fn rsyslog_mode_never_writes_stderr_even_with_stats() {
+    let out = run(
+        &["--format", "rsyslog", "--stats"],
+        b" password=hunter2\n\xff\xfe\x00 binary\n",
+    );
+    assert!(out.stderr.is_empty());
+    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), 2);
+    for line in out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).expect("reply is JSON");
+        assert!(v.is_object());
+    }
+}
+
+#[test]
+fn secret_named_keys_are_redacted_without_any_rule_matching() {
+    // Only the token rule is loaded: no rule knows about passwords, so the key name alone
+    // (found by the fast-path prefilter) must get these values redacted.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tokens = format!("{root}/tests/fixtures/formats/tokens.toml");
+    let input = concat!(
+        "{\"user\":\"bob\",\"password\":\"pw\",\"n\":1}\n",
+        "{\"x-internal-sig\":\"abc\",\"msg\":\"hello\"}\n",
+        "{\"msg\":\"no secret here\",\"token_type\":\"bearer\"}\n",
+        "2024-05-01T10:00:00.1Z stdout F {\"DB_PASSWORD\":\"x1\"}\n",
+    );
+    let out = Command::new(BIN)
+        .args([
+            "--no-default-rules",
+            "--rules",
+            &tokens,
+            "--secret-key",
+            "x-internal-sig",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        concat!(
+            "{\"user\":\"bob\",\"password\":\"[REDACTED:secret-field]\",\"n\":1}\n",
+            "{\"x-internal-sig\":\"[REDACTED:secret-field]\",\"msg\":\"hello\"}\n",
+            "{\"msg\":\"no secret here\",\"token_type\":\"bearer\"}\n",
+            "2024-05-01T10:00:00.1Z stdout F {\"DB_PASSWORD\":\"[REDACTED:secret-field]\"}\n",
+        )
+    );
+}

@@ -1,0 +1,174 @@
+//! End to end through a real rsyslog: `rsyslogd -n` started by the test with its own config in a
+//! temp dir (imtcp on 127.0.0.1, mmexternal calling the built binary by absolute path, omfile
+//! output); no system daemon, no syslog socket. CI installs rsyslog with `.ci/run`.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+
+/// Messages sent, and whether each must come out changed.
+const MESSAGES: &[(&str, bool)] = &[
+    ("user=bob password=hunter2 login ok", true),
+    ("GET /health 200 12ms", false),
+    (
+        "fetch https://deploy:Tr0ub4dor3@git.internal/repo.git",
+        true,
+    ),
+    (
+        "{\"level\":\"info\",\"token\":\"q8Zr2mWx7Lp4Tn6Ks1Vb\",\"n\":3}",
+        true,
+    ),
+    ("caf\u{e9} ol\u{e9} \u{2014} unicode stays", false),
+    ("Authorization: Bearer abcdefghijklmnop1234", true),
+    ("plain text with quotes \" and backslash \\ stays", false),
+];
+
+struct Daemon {
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// The built-in rules, as a user would run it (rsyslog splits the command on spaces).
+fn binary_command(input: &str) -> String {
+    format!(
+        "{} --format rsyslog --rsyslog-input {input}",
+        env!("CARGO_BIN_EXE_logredact")
+    )
+}
+
+fn start(dir: &Path, ports: (u16, u16)) -> Daemon {
+    assert!(
+        Path::new(RSYSLOGD).exists(),
+        "rsyslogd is not installed: run .ci/run or `apt-get install rsyslog`"
+    );
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = format!(
+        r#"global(workDirectory="{work}" maxMessageSize="256k")
+module(load="imtcp")
+module(load="mmexternal")
+template(name="msgonly" type="string" string="%msg%\n")
+input(type="imtcp" address="127.0.0.1" port="{p1}" ruleset="bymsg")
+input(type="imtcp" address="127.0.0.1" port="{p2}" ruleset="byjson")
+ruleset(name="bymsg") {{
+  action(type="mmexternal" interface.input="msg" binary="{msg_bin}")
+  action(type="omfile" file="{out1}" template="msgonly")
+}}
+ruleset(name="byjson") {{
+  action(type="mmexternal" interface.input="fulljson" binary="{json_bin}")
+  action(type="omfile" file="{out2}" template="msgonly")
+}}
+"#,
+        work = work.display(),
+        p1 = ports.0,
+        p2 = ports.1,
+        msg_bin = binary_command("msg"),
+        json_bin = binary_command("fulljson"),
+        out1 = dir.join("msg.log").display(),
+        out2 = dir.join("fulljson.log").display(),
+    );
+    let conf_path = dir.join("rsyslog.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(RSYSLOGD)
+        .arg("-n")
+        .arg("-f")
+        .arg(&conf_path)
+        .arg("-i")
+        .arg(dir.join("rsyslogd.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rsyslogd");
+    Daemon { child }
+}
+
+fn connect(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => return s,
+            Err(e) if Instant::now() > deadline => panic!("rsyslogd does not listen: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn wait_for_lines(path: &PathBuf, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.len() >= count || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn rsyslog_mmexternal_redacts_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = (free_port(), free_port());
+    let _daemon = start(dir.path(), ports);
+    for port in [ports.0, ports.1] {
+        let mut s = connect(port);
+        for (text, _) in MESSAGES {
+            // RFC 3164 framing over TCP, one message per LF.
+            writeln!(s, "<13>Nov 29 10:00:00 testhost app: {text}").unwrap();
+        }
+        s.flush().unwrap();
+    }
+    for out in ["msg.log", "fulljson.log"] {
+        let lines = wait_for_lines(&dir.path().join(out), MESSAGES.len());
+        assert_eq!(
+            lines.len(),
+            MESSAGES.len(),
+            "{out}: every message arrives once"
+        );
+        for (i, ((text, secret), got)) in MESSAGES.iter().zip(&lines).enumerate() {
+            // rsyslog keeps the space that follows the tag in MSG.
+            let sent = format!(" {text}");
+            if *secret {
+                assert_ne!(got, &sent, "{out}: message {i} must be redacted");
+                assert!(
+                    got.contains("[REDACTED:"),
+                    "{out}: message {i} has a marker"
+                );
+            } else {
+                assert_eq!(got, &sent, "{out}: message {i} must arrive unchanged");
+            }
+        }
+        for secret in [
+            "hunter2",
+            "Tr0ub4dor3",
+            "q8Zr2mWx7Lp4Tn6Ks1Vb",
+            "abcdefghijklmnop1234",
+        ] {
+            assert!(
+                lines.iter().all(|l| !l.contains(secret)),
+                "{out}: a secret survived"
+            );
+        }
+        // Order: the clean messages are where they were sent.
+        assert_eq!(lines[1], " GET /health 200 12ms");
+        assert!(lines[3].starts_with(" {\"level\":\"info\",\"token\":\"[REDACTED:"));
+    }
+}
