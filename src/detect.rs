@@ -51,6 +51,8 @@ pub struct Detector {
     matcher: Box<dyn Matcher>,
     /// Rules with no keyword: confirmed on every line.
     every_line: Vec<u32>,
+    /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
+    generic: Vec<bool>,
 }
 
 impl Detector {
@@ -58,10 +60,16 @@ impl Detector {
         let every_line = (0..rules.rules.len() as u32)
             .filter(|&i| rules.rules[i as usize].runs_on_every_line())
             .collect();
+        let generic = rules
+            .rules
+            .iter()
+            .map(|r| r.tags.iter().any(|t| t == "generic"))
+            .collect();
         Detector {
             rules,
             matcher,
             every_line,
+            generic,
         }
     }
 
@@ -153,7 +161,7 @@ impl Detector {
             };
             self.confirm(c.rule, text, line.clone(), window, scratch, &mut found);
         }
-        merge_overlapping(&mut found);
+        merge_overlapping(&mut found, &self.generic);
         out.extend_from_slice(&found);
         scratch.line_findings = found;
     }
@@ -335,13 +343,17 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-/// Sorts findings and merges overlapping ones; a merged finding keeps the first one's rule.
-fn merge_overlapping(found: &mut Vec<Finding>) {
+/// Sorts findings and merges overlapping ones. A merged finding keeps the first one's rule, unless
+/// that rule is generic and another is specific (`github-pat` says more than `secret-assignment`).
+fn merge_overlapping(found: &mut Vec<Finding>, generic: &[bool]) {
     found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
     let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
     for f in found.drain(..) {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {
+                if generic[last.rule as usize] && !generic[f.rule as usize] {
+                    last.rule = f.rule;
+                }
                 last.end = last.end.max(f.end);
                 last.match_start = last.match_start.min(f.match_start);
                 last.match_end = last.match_end.max(f.match_end);

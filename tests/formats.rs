@@ -327,3 +327,32 @@ fn secret_named_keys_are_redacted_without_any_rule_matching() {
         )
     );
 }
+
+/// Rules that need a neighbouring JSON key (`"auth":"…"`) match the raw line; the replacement
+/// stays inside that string value and the line stays valid JSON.
+#[test]
+fn raw_line_findings_inside_a_json_string_are_redacted() {
+    let line =
+        b"{\"auths\":{\"registry.internal:5000\":{\"auth\":\"Y2lfYm90OlF3ZXJ0eTEyMyFAIw==\"}}}\n";
+    let mut child = Command::new(BIN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn with the built-in rules");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(line)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(
+        !text.contains("Y2lfYm90OlF3ZXJ0eTEyMyFAIw"),
+        "docker auth survived"
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim_end()).expect("still JSON");
+    assert!(v["auths"]["registry.internal:5000"]["auth"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("[REDACTED:")));
+}

@@ -162,6 +162,7 @@ impl Structure {
             && json::looks_like_object(line)
             && self.json_edits(line, tools, 0, &mut edits)
         {
+            raw_findings_in_strings(line, findings, tools.redactor, &mut edits);
             return apply(line, &mut edits, out);
         }
         edits.clear();
@@ -348,6 +349,41 @@ fn finding_edit(text: &[u8], f: &Finding, redactor: &Redactor) -> Edit {
     Edit {
         range: f.start..f.end,
         replacement,
+    }
+}
+
+/// Findings of the raw JSON line that lie inside one non-envelope string value and touch no
+/// escape: rules that need a neighbouring key (`"auth":"…"`, `"private_key_id":"…"`) only match
+/// the raw line, and replacing escape-free bytes inside a string keeps the JSON valid.
+fn raw_findings_in_strings(
+    line: &[u8],
+    findings: &[Finding],
+    redactor: &Redactor,
+    edits: &mut Vec<Edit>,
+) {
+    if findings.is_empty() {
+        return;
+    }
+    let mut strings = Vec::new();
+    if !json::scan_object(line, &mut strings) {
+        return;
+    }
+    for f in findings {
+        let escape_free = !line[f.start..f.end].contains(&b'\\')
+            && f.start.checked_sub(1).is_some_and(|i| line[i] != b'\\');
+        let inside = strings
+            .iter()
+            .find(|s| s.content.start <= f.start && f.end <= s.content.end);
+        let Some(s) = inside else { continue };
+        let envelope = s.top_level
+            && s.key.clone().is_some_and(|k| {
+                ENVELOPE_KEYS
+                    .iter()
+                    .any(|e| e.as_bytes() == &line[k.clone()])
+            });
+        if escape_free && !envelope {
+            edits.push(finding_edit(line, f, redactor));
+        }
     }
 }
 
