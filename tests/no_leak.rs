@@ -473,7 +473,9 @@ fn panic_inside_redaction_leaks_nothing() {
         &[("LOGREDACT_TEST_PANIC", "1")],
         &c.input,
     );
-    assert_eq!(out.status.code(), Some(101), "the panic happened");
+    // 101 from the main thread; a panic in a scanning thread may end the run another way, but
+    // never successfully and never with the payload.
+    assert!(!out.status.success(), "the panic happened");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("internal error"), "{stderr}");
     assert!(!stderr.contains("payload"), "{stderr}");
