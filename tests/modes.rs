@@ -346,3 +346,25 @@ fn sigusr1_prints_running_stats_without_stopping() {
     assert_eq!(v["lines"], 2);
     assert!(child.wait().unwrap().success());
 }
+
+/// Values of secret-named JSON fields (found by key name, not by a rule) follow the mode too.
+#[test]
+fn secret_named_json_fields_follow_the_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "key", KEY);
+    let input = "{\"msg\":\"login\",\"db_password\":\"correct-horse-battery-staple\"}\n\
+                 {\"db_password\":\"correct-horse-battery-staple\",\"api_key\":\"short1\"}\n";
+    let partial = run(&["--mode", "partial"], input);
+    assert_eq!(
+        partial.stdout,
+        "{\"msg\":\"login\",\"db_password\":\"[REDACTED:secret-field:...aple]\"}\n\
+         {\"db_password\":\"[REDACTED:secret-field:...aple]\",\"api_key\":\"[REDACTED:secret-field]\"}\n"
+    );
+    let hash = run(&["--mode", "hash", "--hash-key-file", &key], input);
+    let t = tags(&hash.stdout);
+    assert_eq!(t.len(), 3, "{}", hash.stdout);
+    assert_eq!(t[0], t[1], "same value, same tag");
+    assert_ne!(t[1], t[2]);
+    let again = run(&["--mode", "hash", "--hash-key-file", &key], &hash.stdout);
+    assert_eq!(again.stdout, hash.stdout);
+}

@@ -65,6 +65,9 @@ struct RulePlan {
 pub struct Redactor {
     plans: Vec<RulePlan>,
     key: Option<HashKey>,
+    /// `--mode` and `--template`, for replacements no rule made (see [`Redactor::write_unruled`]).
+    default_mode: Mode,
+    template: Option<Template>,
     /// Debug builds only: `LOGREDACT_TEST_PANIC` set makes redaction panic with the secret as
     /// the panic payload, so a test can prove the panic hook never prints it.
     #[cfg(debug_assertions)]
@@ -83,6 +86,8 @@ impl Redactor {
         Redactor {
             plans,
             key: None,
+            default_mode: Mode::Mask,
+            template: None,
             #[cfg(debug_assertions)]
             test_panic: false,
         }
@@ -121,6 +126,8 @@ impl Redactor {
         Ok(Redactor {
             plans,
             key: config.key.clone(),
+            default_mode: config.mode,
+            template: config.template.clone(),
             #[cfg(debug_assertions)]
             test_panic: std::env::var_os("LOGREDACT_TEST_PANIC").is_some(),
         })
@@ -129,6 +136,18 @@ impl Redactor {
     /// Appends the replacement for `finding` (whose secret is `secret`) to `out`. Mask mode
     /// copies one precomputed marker; no mode allocates.
     pub fn write_replacement(&self, finding: &Finding, secret: &[u8], out: &mut Vec<u8>) {
+        self.write_planned(&self.plans[finding.rule as usize], secret, out);
+    }
+
+    /// Appends the replacement for a secret that no rule found, named `id` (`format`'s values of
+    /// secret-named JSON fields, `secret-field`): `--mode` and `--template` apply as to a rule
+    /// without a public prefix. Builds the marker head on each call: such values are rare.
+    pub fn write_unruled(&self, id: &str, secret: &[u8], out: &mut Vec<u8>) {
+        let plan = RulePlan::new(id, self.default_mode, None, self.template.as_ref());
+        self.write_planned(&plan, secret, out);
+    }
+
+    fn write_planned(&self, plan: &RulePlan, secret: &[u8], out: &mut Vec<u8>) {
         #[cfg(debug_assertions)]
         if self.test_panic {
             panic!(
@@ -136,7 +155,6 @@ impl Redactor {
                 String::from_utf8_lossy(secret)
             );
         }
-        let plan = &self.plans[finding.rule as usize];
         if let Some(segments) = &plan.template {
             let (prefix, suffix) = match plan.mode {
                 Mode::Partial => partial_parts(plan.prefix.as_deref(), secret),
