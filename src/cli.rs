@@ -25,7 +25,14 @@ use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
 use crate::stats::{Stats, StatsFormat};
-use crate::stream::{self, StreamError, StreamOptions};
+use crate::stream::{self, LongLines, StreamError, StreamOptions};
+
+// `run`, `lint`, `completions`, `man` (issue 7).
+mod run_lint;
+pub use run_lint::LintArgs;
+use run_lint::{
+    print_completions, print_man_page, run_lint, run_wrapped, LINT_EXAMPLES, RUN_EXAMPLES,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -66,6 +73,31 @@ pub enum Command {
     /// Inspect, validate and self-test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    // ---- run / lint / completions / man (issue 7) ----
+    /// Run CMD with its stdout and stderr redacted to ours; forwards signals, exits with its code.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run {
+        #[command(flatten)]
+        args: FilterArgs,
+        /// The command and its arguments (put `--` before it if it starts with `-`).
+        #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// Report the secrets in log files or directories (text, JSON lines or SARIF); exit 1 if any.
+    #[command(after_help = LINT_EXAMPLES)]
+    Lint(LintArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    Man {
+        /// Write logredact.1, logredact-run.1, logredact-lint.1, ... into DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    // ---- end issue 7 ----
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +162,9 @@ pub struct FilterArgs {
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
+    /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
@@ -141,6 +176,11 @@ pub struct FilterArgs {
     /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
     #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
     pub rsyslog_input: RsyslogInput,
+    // ---- issue 7: --long-lines ----
+    /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
+    /// at most N bytes after redaction, never inside a marker (split; N >= 128).
+    #[arg(long, value_enum, default_value_t = LongLines::Window)]
+    pub long_lines: LongLines,
 }
 
 /// How secrets are replaced (issue 6: modes). Keys are never taken from the command line:
@@ -279,6 +319,11 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         None => run_filter(&cli.filter, &[]),
         Some(Command::Filter { args, files }) => run_filter(&args, &files),
         Some(Command::Rules(cmd)) => run_rules(cmd),
+        // ---- issue 7 ----
+        Some(Command::Run { args, command }) => run_wrapped(&args, &command),
+        Some(Command::Lint(args)) => run_lint(&args),
+        Some(Command::Completions { shell }) => print_completions(shell),
+        Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -286,6 +331,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
             eprintln!("logredact: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
+/// the single reader and writer are the limit).
+fn scan_threads(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        n => n,
     }
 }
 
@@ -370,10 +424,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         return run_rsyslog(args, files);
     }
     let filter = build_filter(args, load_rules(&args.rules)?)?;
-    let options = StreamOptions {
-        max_line_bytes: args.max_line_bytes,
-        ..StreamOptions::default()
-    };
+    let options = stream_options(args)?;
     let stats_format = args.stats_format.unwrap_or_default();
     let mut stats = Stats::new(filter.detector().rules().rules.len()).with_live_report(
         stats_signal_flag()?,
@@ -384,37 +435,39 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
     })?;
-    let stdout = io::stdout();
-    let mut output = stdout.lock();
-    let mut result = Ok(());
-    if files.is_empty() {
-        result = stream::run_until(
-            &mut io::stdin().lock(),
-            &mut output,
-            &filter,
-            options,
-            &mut stats,
-            &shutdown,
-        );
-    } else {
-        for path in files {
-            let mut input: Box<dyn Read> = match File::open(path) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    return Err(Failure {
-                        code: 1,
-                        message: format!("{}: {e}", path.display()),
-                    })
-                }
-            };
-            result = stream::run_until(
-                &mut input,
-                &mut output,
+    let threads = scan_threads(args.threads);
+    let run_one = |input: &mut dyn Read, stats: &mut Stats| {
+        if threads > 1 {
+            stream::parallel::run(
+                input,
+                io::stdout(),
                 &filter,
                 options,
-                &mut stats,
+                stats,
                 &shutdown,
-            );
+                threads,
+            )
+        } else {
+            stream::run_until(
+                input,
+                &mut io::stdout().lock(),
+                &filter,
+                options,
+                stats,
+                &shutdown,
+            )
+        }
+    };
+    let mut result = Ok(());
+    if files.is_empty() {
+        result = run_one(&mut io::stdin().lock(), &mut stats);
+    } else {
+        for path in files {
+            let mut input = File::open(path).map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", path.display()),
+            })?;
+            result = run_one(&mut input, &mut stats);
             if result.is_err() || shutdown.requested() {
                 break;
             }
@@ -501,4 +554,25 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Stream options from filter arguments (issue 7 added `--long-lines`).
+fn stream_options(args: &FilterArgs) -> Result<StreamOptions, Failure> {
+    if args.long_lines == LongLines::Split && args.max_line_bytes < stream::MIN_SPLIT_LINE_BYTES {
+        return Err(Failure::config(format!(
+            "--long-lines split needs --max-line-bytes of at least {}",
+            stream::MIN_SPLIT_LINE_BYTES
+        )));
+    }
+    // A JSON line cut in two is two broken records: refuse where every line is JSON.
+    if args.long_lines == LongLines::Split && matches!(args.format, Format::Json | Format::Docker) {
+        return Err(Failure::config(
+            "--long-lines split cuts lines, which would break JSON records: not with --format json or docker",
+        ));
+    }
+    Ok(StreamOptions {
+        max_line_bytes: args.max_line_bytes,
+        long_lines: args.long_lines,
+        ..StreamOptions::default()
+    })
 }

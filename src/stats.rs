@@ -101,6 +101,41 @@ impl Stats {
         eprint!("{}", self.render(&ids, live.format, false));
     }
 
+    /// Like [`Stats::report_if_requested`], for the writer thread of a parallel run, whose counts
+    /// lack the `bytes` that the reader thread counted.
+    pub fn report_if_requested_with_bytes(&self, bytes: u64) {
+        let Some(live) = &self.live else { return };
+        if !live.requested.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let mut view = self.clone();
+        view.bytes = bytes;
+        let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
+        eprint!("{}", view.render(&ids, live.format, false));
+    }
+
+    /// Zeroed counts for another thread of the same run: same rules, start time and SIGUSR1 report.
+    pub fn zeroed_twin(&self) -> Stats {
+        Stats {
+            findings: vec![0; self.findings.len()],
+            lines: 0,
+            bytes: 0,
+            lines_changed: 0,
+            started: self.started,
+            live: self.live.clone(),
+        }
+    }
+
+    /// Adds the counts of `other` (a worker's or a window's share) to these.
+    pub fn merge(&mut self, other: &Stats) {
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+        self.lines_changed += other.lines_changed;
+        for (mine, theirs) in self.findings.iter_mut().zip(&other.findings) {
+            *mine += theirs;
+        }
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }

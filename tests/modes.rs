@@ -304,11 +304,21 @@ fn stats_json_reports_counts_per_rule() {
 /// `kill -USR1` prints the running stats (with the next line under trickle) and the filter goes on.
 #[test]
 fn sigusr1_prints_running_stats_without_stopping() {
+    sigusr1_case("1");
+}
+
+/// The same with scanning threads: the writer thread answers, with the reader's byte count.
+#[test]
+fn sigusr1_prints_running_stats_with_threads() {
+    sigusr1_case("2");
+}
+
+fn sigusr1_case(threads: &str) {
     let rules = fixture();
     let mut child = Command::new(BIN)
         .args(["--no-default-rules", "--rules"])
         .arg(&rules)
-        .args(["--stats-format", "json"])
+        .args(["--stats-format", "json", "--threads", threads])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -338,6 +348,10 @@ fn sigusr1_prints_running_stats_without_stopping() {
     assert_eq!(v["final"], false);
     assert_eq!(v["findings_total"], 1);
     assert!(v["lines"].as_u64().unwrap() >= 1);
+    assert!(
+        v["bytes"].as_u64().unwrap() >= 47,
+        "the first line was read: {v}"
+    );
     drop(stdin);
     let mut last = String::new();
     stderr.read_line(&mut last).unwrap();
