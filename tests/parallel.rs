@@ -26,6 +26,7 @@ fn options(read_bytes: usize) -> StreamOptions {
     StreamOptions {
         max_line_bytes: 4096,
         read_bytes,
+        ..StreamOptions::default()
     }
 }
 

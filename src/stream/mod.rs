@@ -110,15 +110,18 @@ pub fn run_until(
     let read_bytes = options.read_bytes.max(1);
     let mut buf = vec![0u8; max_line + read_bytes];
     let mut len = 0;
-    let mut out: Vec<u8> = Vec::new();
-    let mut scratch = filter.scratch();
-    let mut splitter = (options.long_lines == LongLines::Split).then(|| LineSplitter {
-        limit: options.max_line_bytes.max(MIN_SPLIT_LINE_BYTES),
-        column: 0,
+    let mut writer = BatchWriter {
+        filter,
+        scratch: filter.scratch(),
         out: Vec::new(),
-    });
-    // Set while a long line has been partly written: its first window changed it already.
-    let mut long_line_changed: Option<bool> = None;
+        output,
+        splitter: (options.long_lines == LongLines::Split).then(|| LineSplitter {
+            limit: options.max_line_bytes.max(MIN_SPLIT_LINE_BYTES),
+            column: 0,
+            out: Vec::new(),
+        }),
+        long_line_changed: None,
+    };
 
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
@@ -128,86 +131,102 @@ pub fn run_until(
         let read = read_some(input, &mut buf[len..]);
         shutdown.set_idle(false);
         let n = read?;
+        stats.bytes += n as u64;
+        let filled = len + n;
         if shutdown.requested() {
             // Write every complete line in hand. A partial line is dropped: the rest of it will
             // never come, and its cut-off end could hold a secret too short to be recognised.
-            let filled = len + n;
-            stats.bytes += n as u64;
             if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
-                process_and_write(
-                    filter,
-                    &buf[..=nl],
-                    &mut scratch,
-                    &mut out,
-                    &mut Sink {
-                        output,
-                        splitter: splitter.as_mut(),
-                    },
-                    stats,
-                    long_line_changed,
-                )?;
+                writer.lines(&buf[..=nl], stats)?;
             }
-            return output.flush().map_err(StreamError::Write);
+            return writer.flush();
         }
         if n == 0 {
             if len > 0 {
-                stats.lines += 1;
-                let piece = &buf[..len];
-                process_and_write(
-                    filter,
-                    piece,
-                    &mut scratch,
-                    &mut out,
-                    &mut Sink {
-                        output,
-                        splitter: splitter.as_mut(),
-                    },
-                    stats,
-                    long_line_changed,
-                )?;
+                stats.lines += 1; // the last line, without a newline
+                writer.lines(&buf[..len], stats)?;
             }
-            return output.flush().map_err(StreamError::Write);
+            return writer.flush();
         }
-        stats.bytes += n as u64;
-        let filled = len + n;
         if let Some(nl) = memrchr(b'\n', &buf[len..filled]) {
             let end = len + nl + 1;
-            process_and_write(
-                filter,
-                &buf[..end],
-                &mut scratch,
-                &mut out,
-                &mut Sink {
-                    output,
-                    splitter: splitter.as_mut(),
-                },
-                stats,
-                long_line_changed,
-            )?;
-            long_line_changed = None;
+            writer.lines(&buf[..end], stats)?;
             buf.copy_within(end..filled, 0);
             len = filled - end;
         } else if filled >= max_line {
-            out.clear();
-            let (emitted, changed) =
-                filter.process_window(&buf[..filled], &mut scratch, &mut out, stats);
-            if changed && long_line_changed != Some(true) {
-                stats.lines_changed += 1;
-            }
-            long_line_changed = Some(long_line_changed == Some(true) || changed);
-            Sink {
-                output,
-                splitter: splitter.as_mut(),
-            }
-            .write(&out)?;
+            let emitted = writer.window(&buf[..filled], stats)?;
             buf.copy_within(emitted..filled, 0);
             len = filled - emitted;
         } else {
             len = filled;
             continue;
         }
-        output.flush().map_err(StreamError::Write)?;
+        writer.flush()?;
     }
+}
+
+/// The output side of the single-threaded stream: redacts what it is given and writes it,
+/// through the long-line splitter when `--long-lines split` is on.
+struct BatchWriter<'a, 'w> {
+    filter: &'a Filter,
+    scratch: FilterScratch,
+    out: Vec<u8>,
+    output: &'a mut (dyn Write + 'w),
+    splitter: Option<LineSplitter>,
+    /// Set while a long line has been partly written: whether its windows changed it already.
+    long_line_changed: Option<bool>,
+}
+
+impl BatchWriter<'_, '_> {
+    /// Redacts and writes whole lines (the first may end a long line's earlier windows).
+    fn lines(&mut self, batch: &[u8], stats: &mut Stats) -> Result<(), StreamError> {
+        self.out.clear();
+        let outcome = self
+            .filter
+            .process_lines(batch, &mut self.scratch, &mut self.out, stats);
+        let long_line_changed = self.long_line_changed.take();
+        let bytes: &[u8] = match outcome {
+            Outcome::Unchanged => batch,
+            Outcome::Rewritten { first_line_changed } => {
+                if first_line_changed && long_line_changed == Some(true) {
+                    stats.lines_changed -= 1; // counted already with its earlier windows
+                }
+                &self.out
+            }
+        };
+        write_through(self.output, self.splitter.as_mut(), bytes)
+    }
+
+    /// Redacts and writes the front of a long line's window; returns how much of it was used.
+    fn window(&mut self, window: &[u8], stats: &mut Stats) -> Result<usize, StreamError> {
+        self.out.clear();
+        let (emitted, changed) =
+            self.filter
+                .process_window(window, &mut self.scratch, &mut self.out, stats);
+        let before = self.long_line_changed == Some(true);
+        if changed && !before {
+            stats.lines_changed += 1;
+        }
+        self.long_line_changed = Some(before || changed);
+        write_through(self.output, self.splitter.as_mut(), &self.out)?;
+        Ok(emitted)
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        self.output.flush().map_err(StreamError::Write)
+    }
+}
+
+fn write_through(
+    output: &mut dyn Write,
+    splitter: Option<&mut LineSplitter>,
+    bytes: &[u8],
+) -> Result<(), StreamError> {
+    let bytes = match splitter {
+        Some(splitter) => splitter.split(bytes),
+        None => bytes,
+    };
+    output.write_all(bytes).map_err(StreamError::Write)
 }
 
 pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
@@ -217,44 +236,6 @@ pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, S
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(StreamError::Read(e)),
         }
-    }
-}
-
-fn process_and_write(
-    filter: &Filter,
-    batch: &[u8],
-    scratch: &mut FilterScratch,
-    out: &mut Vec<u8>,
-    sink: &mut Sink,
-    stats: &mut Stats,
-    long_line_changed: Option<bool>,
-) -> Result<(), StreamError> {
-    out.clear();
-    let bytes: &[u8] = match filter.process_lines(batch, scratch, out, stats) {
-        Outcome::Unchanged => batch,
-        Outcome::Rewritten { first_line_changed } => {
-            if first_line_changed && long_line_changed == Some(true) {
-                stats.lines_changed -= 1; // counted already with its earlier windows
-            }
-            out
-        }
-    };
-    sink.write(bytes)
-}
-
-/// The output, through the long-line splitter when `--long-lines split` is on.
-struct Sink<'a, 'w> {
-    output: &'a mut (dyn Write + 'w),
-    splitter: Option<&'a mut LineSplitter>,
-}
-
-impl Sink<'_, '_> {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), StreamError> {
-        let bytes = match self.splitter.as_deref_mut() {
-            Some(splitter) => splitter.split(bytes),
-            None => bytes,
-        };
-        self.output.write_all(bytes).map_err(StreamError::Write)
     }
 }
 

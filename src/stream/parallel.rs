@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use memchr::memrchr;
 
-use super::{read_some, StreamError, StreamOptions};
+use super::{read_some, LongLines, StreamError, StreamOptions};
 use crate::filter::{Filter, Outcome, Scanned};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -71,6 +71,11 @@ pub fn run<W: Write + Send>(
     shutdown: &Shutdown,
     threads: usize,
 ) -> Result<(), StreamError> {
+    if options.long_lines == LongLines::Split {
+        // Cutting long lines happens while writing and needs the single-threaded sink.
+        let mut output = output;
+        return super::run_until(input, &mut output, filter, options, stats, shutdown);
+    }
     let threads = threads.max(1);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
