@@ -139,13 +139,19 @@ impl Corpus {
     /// of it. Text that also appears outside every finding in the input is not a leak.
     fn assert_no_leak(&self, what: &str, out: &[u8]) {
         let mut out = out.to_vec();
-        // Rule ids are written into markers; a secret that happens to contain one is not leaking.
-        let mut ids: Vec<&str> = self.rules.rules.iter().map(|r| r.id.as_str()).collect();
-        ids.sort_by_key(|id| std::cmp::Reverse(id.len()));
-        for id in ids {
-            let hits: Vec<usize> = memmem::find_iter(&out, id.as_bytes()).collect();
+        // Rule ids (in markers) and descriptions (in lint reports) are ours to write; a secret
+        // that happens to contain one (OpenAI's public `T3BlbkFJ` marker) is not leaking there.
+        // SARIF also names rules in CamelCase (`KubeconfigToken`).
+        let camel: Vec<String> = self.rules.rules.iter().map(|r| camel_case(&r.id)).collect();
+        let mut ours: Vec<&str> = self.rules.rules.iter().map(|r| r.id.as_str()).collect();
+        ours.extend(self.rules.rules.iter().map(|r| r.description.as_str()));
+        ours.extend(camel.iter().map(String::as_str));
+        ours.retain(|t| !t.is_empty());
+        ours.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        for text in ours {
+            let hits: Vec<usize> = memmem::find_iter(&out, text.as_bytes()).collect();
             for at in hits {
-                out[at..at + id.len()].fill(0);
+                out[at..at + text.len()].fill(0);
             }
         }
         let out_pieces = windows(&out);
@@ -482,6 +488,18 @@ fn panic_inside_redaction_leaks_nothing() {
     c.check("panic", &out);
 }
 
+/// `kubeconfig-token` → `KubeconfigToken`.
+fn camel_case(id: &str) -> String {
+    id.split(['-', '_'])
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or(String::new(), |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
 /// A TOML basic string holding `s` exactly.
 fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -500,4 +518,45 @@ fn toml_string(s: &str) -> String {
 fn toml_array(items: &[String]) -> String {
     let items: Vec<String> = items.iter().map(|s| toml_string(s)).collect();
     format!("[{}]", items.join(", "))
+}
+
+/// `lint` (every report format, with fingerprints) and `run` (a child writing every example to
+/// its stdout and its stderr): reports and wrapped output leak nothing either.
+#[test]
+fn lint_reports_and_run_wrapper_leak_nothing() {
+    let c = corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, &c.input).unwrap();
+    let log = log.to_str().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, KEY).unwrap();
+    let key = key.to_str().unwrap();
+    let rules = fixture().display().to_string();
+    for format in ["text", "json", "sarif"] {
+        let args = [
+            "lint",
+            "--rules",
+            &rules,
+            "--no-progress",
+            "--report-format",
+            format,
+            "--hash-key-file",
+            key,
+            log,
+        ];
+        let out = run(&args, &[], b"");
+        assert_eq!(out.status.code(), Some(1), "lint {format}: findings");
+        assert!(!out.stdout.is_empty());
+        c.check(&format!("lint --report-format {format}"), &out);
+    }
+    let script = format!("cat '{log}'; cat '{log}' >&2");
+    let args = [
+        "run", "--rules", &rules, "--mode", "partial", "--", "sh", "-c", &script,
+    ];
+    let out = run(&args, &[], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let lines = c.input.iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), lines);
+    c.check("run -- sh", &out);
 }
