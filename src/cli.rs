@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{self, ErrorKind, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -18,10 +20,11 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::format::rsyslog::{self, RsyslogInput};
 use crate::format::{Format, FormatOptions};
+use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsFormat};
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
 // `run`, `lint`, `completions`, `man` (issue 7).
@@ -37,6 +40,8 @@ Examples:
   tail -F /var/log/app.log | logredact --stats | fluent-bit -i stdin ...
   logredact filter app.log other.log > clean.log
   logredact --rules my-rules.toml --disable generic-password < app.log
+  logredact --mode hash --hash-key-file /etc/logredact/key < app.log
+  logredact --mode partial --stats --stats-format json < app.log
   logredact rules list
   logredact rules test my-rules.toml";
 
@@ -149,8 +154,14 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N", default_value_t = stream::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
+    /// `kill -USR1 <pid>` prints them while running, with the next input line.
     #[arg(long)]
     pub stats: bool,
+    /// Format of --stats reports (implies --stats): text, or one JSON object per report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub stats_format: Option<StatsFormat>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
     /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -170,6 +181,102 @@ pub struct FilterArgs {
     /// at most N bytes after redaction, never inside a marker (split; N >= 128).
     #[arg(long, value_enum, default_value_t = LongLines::Window)]
     pub long_lines: LongLines,
+}
+
+/// How secrets are replaced (issue 6: modes). Keys are never taken from the command line:
+/// process lists are public.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedactArgs {
+    /// mask: [REDACTED:<rule>]; hash: [REDACTED:<rule>:<tag>], the tag the first 12 hex digits of
+    /// HMAC-SHA256(key, secret), equal for equal secrets under one key (needs a key); partial:
+    /// [REDACTED:<rule>:ghp_...wxyz], the rule's public prefix and the last 4 characters of
+    /// secrets of 20+ characters (at least 12 always stay hidden; shorter ones are masked).
+    /// A rule file may set its own with `redact = "mask|hash|partial"`.
+    #[arg(long, value_enum, default_value_t = Mode::Mask)]
+    pub mode: Mode,
+    /// Read the hash key (at least 32 bytes; one trailing newline ignored) from FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
+    pub hash_key_file: Option<PathBuf>,
+    /// Read the hash key (at least 32 bytes) from environment variable VAR, which is then
+    /// removed from logredact's environment.
+    #[arg(long, value_name = "VAR", conflicts_with = "ephemeral_key")]
+    pub hash_key_env: Option<String>,
+    /// Use a random key made up for this process: tags correlate only within this one run,
+    /// never across restarts, processes or machines.
+    #[arg(long)]
+    pub ephemeral_key: bool,
+    /// Custom marker with {rule}, {hash}, {prefix}, {suffix}; must start with `[REDACTED` and end
+    /// with its only `]`. {hash} needs a key; {prefix}/{suffix} are filled in partial mode only.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub template: Option<String>,
+    /// Refused: a key on the command line is visible to every user in the process list.
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub hash_key: Option<OsString>,
+}
+
+impl RedactArgs {
+    /// Loads the key and parses the template. Errors never show a key. `quiet` suppresses the
+    /// warning about a world-readable key file (rsyslog mode: stderr is not ours).
+    pub fn config(&self, quiet: bool) -> Result<RedactConfig, Failure> {
+        if self.hash_key.is_some() {
+            return Err(Failure::config(
+                "--hash-key is refused: a key on the command line is visible in the process \
+                 list; use --hash-key-file FILE or --hash-key-env VAR",
+            ));
+        }
+        let key = if let Some(path) = &self.hash_key_file {
+            if !quiet {
+                warn_if_readable_by_others(path);
+            }
+            Some(HashKey::from_file(path))
+        } else if let Some(var) = &self.hash_key_env {
+            Some(HashKey::from_env(var))
+        } else if self.ephemeral_key {
+            Some(HashKey::ephemeral())
+        } else {
+            None
+        };
+        let key = key.transpose().map_err(Failure::config)?;
+        let template = self
+            .template
+            .as_deref()
+            .map(Template::parse)
+            .transpose()
+            .map_err(Failure::config)?;
+        Ok(RedactConfig {
+            mode: self.mode,
+            key,
+            template,
+        })
+    }
+}
+
+/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
+/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                eprintln!(
+                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
+/// for stats never loses data.
+fn stats_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag))
+        .map_err(|e| Failure::config(format!("cannot install the SIGUSR1 handler: {e}")))?;
+    Ok(flag)
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -265,12 +372,17 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
 }
 
 fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
+    let quiet = args.format == Format::Rsyslog;
+    let redact = args.redact.config(quiet)?;
+    let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
         format: args.format,
         secret_keys: args.secret_keys.clone(),
     };
-    Filter::with_format(Detector::new(rules, matcher), &options).map_err(Failure::config)
+    Ok(Filter::with_format(Detector::new(rules, matcher), &options)
+        .map_err(Failure::config)?
+        .with_redactor(redactor))
 }
 
 /// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
@@ -313,7 +425,12 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     }
     let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = stream_options(args)?;
-    let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let stats_format = args.stats_format.unwrap_or_default();
+    let mut stats = Stats::new(filter.detector().rules().rules.len()).with_live_report(
+        stats_signal_flag()?,
+        filter.detector().rules(),
+        stats_format,
+    );
     let shutdown = Shutdown::on_signals().map_err(|e| Failure {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
@@ -356,8 +473,11 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             }
         }
     }
-    if args.stats {
-        eprint!("{}", stats.report(filter.detector().rules()));
+    if args.stats || args.stats_format.is_some() {
+        eprint!(
+            "{}",
+            stats.report_as(filter.detector().rules(), stats_format)
+        );
     }
     match result {
         // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).

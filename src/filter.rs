@@ -82,6 +82,13 @@ impl Filter {
         })
     }
 
+    /// Replaces the redactor (masking everything) by a configured one (`--mode`, `--template`,
+    /// per-rule overrides), which must have been built for this filter's rules.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
     pub fn format(&self) -> Format {
         self.structure.format()
     }

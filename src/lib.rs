@@ -14,6 +14,7 @@ pub mod lint;
 pub mod redact;
 pub mod rules;
 pub mod run;
+pub mod scrub;
 pub mod selftest;
 pub mod shutdown;
 pub mod stats;

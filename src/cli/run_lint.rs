@@ -81,8 +81,12 @@ pub(super) fn run_wrapped(args: &FilterArgs, command: &[OsString]) -> Result<u8,
         Err(run::RunError::Start { code, message }) => return Err(Failure { code, message }),
         Err(run::RunError::Internal(message)) => return Err(Failure { code: 1, message }),
     };
-    if args.stats {
-        eprint!("{}", report.stats.report(filter.detector().rules()));
+    if args.stats || args.stats_format.is_some() {
+        let format = args.stats_format.unwrap_or_default();
+        eprint!(
+            "{}",
+            report.stats.report_as(filter.detector().rules(), format)
+        );
     }
     match report.pump_error {
         // Output was lost: a child that succeeded must not look like a clean run.

@@ -124,6 +124,8 @@ pub fn run_until(
     };
 
     loop {
+        // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
+        stats.report_if_requested();
         // Idle only with nothing held: a partial line waits for its end (or EOF) instead.
         shutdown.set_idle(len == 0);
         let read = read_some(input, &mut buf[len..]);

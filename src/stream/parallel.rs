@@ -28,6 +28,8 @@ struct Progress {
     sent: AtomicU64,
     written: AtomicU64,
     reader_waiting_empty: AtomicBool,
+    /// Bytes read so far, for the writer's SIGUSR1 reports (the writer counts everything else).
+    bytes_read: AtomicU64,
 }
 
 impl Progress {
@@ -79,7 +81,8 @@ pub fn run<W: Write + Send>(
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let rule_count = filter.detector().rules().rules.len();
+    // The writer's counts: zero, but answering SIGUSR1 like `stats` (it sees lines and findings).
+    let writer_stats = stats.zeroed_twin();
     let progress = Progress::default();
 
     std::thread::scope(|scope| {
@@ -94,7 +97,13 @@ pub fn run<W: Write + Send>(
         let progress = &progress;
         let writer = scope.spawn(move || {
             write_in_order(
-                filter, output, done_rx, free_tx, rule_count, progress, shutdown,
+                filter,
+                output,
+                done_rx,
+                free_tx,
+                writer_stats,
+                progress,
+                shutdown,
             )
         });
         let channels = Channels {
@@ -155,11 +164,10 @@ fn write_in_order<W: Write>(
     mut output: W,
     done: Receiver<Done>,
     free: Sender<Vec<u8>>,
-    rule_count: usize,
+    mut stats: Stats,
     progress: &Progress,
     shutdown: &Shutdown,
 ) -> Result<Stats, StreamError> {
-    let mut stats = Stats::new(rule_count);
     let mut scratch = filter.scratch();
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
@@ -200,6 +208,7 @@ fn write_in_order<W: Write>(
             let _ = free.send(d.batch);
         }
         output.flush().map_err(StreamError::Write)?;
+        stats.report_if_requested_with_bytes(progress.bytes_read.load(Ordering::Relaxed));
         progress.written.store(next, Ordering::SeqCst);
         progress.update_idle(shutdown);
     }
@@ -249,6 +258,7 @@ fn read_batches(
         shutdown.set_idle(false);
         let n = read?;
         stats.bytes += n as u64;
+        progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         let filled = len + n;
         let at_end = n == 0 || shutdown.requested();
         match memrchr(b'\n', &buf[len..filled]).map(|p| len + p + 1) {
