@@ -4,12 +4,13 @@
 #
 #   benches/e2e.sh                      # pure-Rust engine, 200 MB corpora
 #   FEATURES="--features hyperscan" benches/e2e.sh
-#   SIZE_MB=50 RUNS=5 benches/e2e.sh
+#   SIZE_MB=50 RUNS=5 THREADS=1 benches/e2e.sh     # THREADS: --threads (0 = one per core)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-200}
 RUNS=${RUNS:-3}
 FEATURES=${FEATURES:-}
+THREADS=${THREADS:-0}
 # shellcheck disable=SC2086
 cargo build --quiet --release $FEATURES --bin logredact --example gen-corpus
 bin=target/release/logredact
@@ -46,7 +47,7 @@ for kind in clean typical worst; do
   cat_mbs=$(awk -v b="$bytes" -v s="$cat_s" 'BEGIN { printf "%.0f", b / s / 1e6 }')
   printf '%-8s %-10s %10s %10s\n' "$kind" "cat" "$cat_mbs" "1.00"
   for engine in "${engines[@]}"; do
-    s=$(best "$file" "$bin" --engine "$engine")
+    s=$(best "$file" "$bin" --engine "$engine" --threads "$THREADS")
     awk -v k="$kind" -v e="$engine" -v b="$bytes" -v s="$s" -v c="$cat_s" \
       'BEGIN { printf "%-8s %-10s %10.0f %10.2f\n", k, e, b / s / 1e6, c / s }'
   done
