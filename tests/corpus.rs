@@ -62,8 +62,14 @@ fn load() -> Option<Vec<Example>> {
 fn redact(filter: &Filter, text: &str) -> Vec<u8> {
     let mut stats = Stats::new(filter.detector().rules().rules.len());
     let mut out = Vec::new();
-    stream::run(&mut text.as_bytes(), &mut out, filter, StreamOptions::default(), &mut stats)
-        .expect("in-memory stream");
+    stream::run(
+        &mut text.as_bytes(),
+        &mut out,
+        filter,
+        StreamOptions::default(),
+        &mut stats,
+    )
+    .expect("in-memory stream");
     out
 }
 
@@ -83,14 +89,21 @@ struct Tally {
 #[test]
 fn recall_and_false_positives_on_the_noseyparker_examples() {
     let Some(examples) = load() else {
-        eprintln!("SKIPPED: {} not found (the shared corpus is not beside this checkout)", corpus_path().display());
+        eprintln!(
+            "SKIPPED: {} not found (the shared corpus is not beside this checkout)",
+            corpus_path().display()
+        );
         return;
     };
     let rules = RuleSet::builtin().expect("built-in rules load");
     let matcher = engine::build(&rules, EngineChoice::Auto).expect("engine");
     let filter = Filter::new(Detector::new(rules, matcher));
 
-    let positive_texts: HashSet<&str> = examples.iter().filter(|e| e.positive).map(|e| e.text.as_str()).collect();
+    let positive_texts: HashSet<&str> = examples
+        .iter()
+        .filter(|e| e.positive)
+        .map(|e| e.text.as_str())
+        .collect();
     let mut families: BTreeMap<String, Tally> = BTreeMap::new();
     let mut missed = Vec::new();
     let mut false_positives = Vec::new();
@@ -131,10 +144,16 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
         t.changed += f.changed;
         t
     });
-    println!("{:<16} {:>9} {:>9} {:>9} {:>9}", "family", "positive", "redacted", "negative", "changed");
+    println!(
+        "{:<16} {:>9} {:>9} {:>9} {:>9}",
+        "family", "positive", "redacted", "negative", "changed"
+    );
     for (name, t) in &families {
         if t.positives + t.negatives > 0 {
-            println!("{name:<16} {:>9} {:>9} {:>9} {:>9}", t.positives, t.redacted, t.negatives, t.changed);
+            println!(
+                "{name:<16} {:>9} {:>9} {:>9} {:>9}",
+                t.positives, t.redacted, t.negatives, t.changed
+            );
         }
     }
     let recall = total.redacted as f64 / total.positives.max(1) as f64;
@@ -151,6 +170,14 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
     // Rule ids only: the corpus texts may hold once-real credentials and are never printed.
     println!("missed positives (rule ids): {missed:?}");
     println!("changed negatives (rule ids): {false_positives:?}");
-    assert!(recall >= 0.95, "recall {:.1} % is below 95 %", recall * 100.0);
-    assert!(fp_rate <= 0.05, "{:.1} % of negatives changed, above 5 %", fp_rate * 100.0);
+    assert!(
+        recall >= 0.95,
+        "recall {:.1} % is below 95 %",
+        recall * 100.0
+    );
+    assert!(
+        fp_rate <= 0.05,
+        "{:.1} % of negatives changed, above 5 %",
+        fp_rate * 100.0
+    );
 }
