@@ -5,10 +5,13 @@
 //! I/O error; 2 usage or configuration error). Must never: print input text or anything derived
 //! from a secret; a panic message is replaced by a fixed text (see [`install_panic_hook`]).
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, ErrorKind, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -17,11 +20,19 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::format::rsyslog::{self, RsyslogInput};
 use crate::format::{Format, FormatOptions};
+use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
-use crate::stats::Stats;
-use crate::stream::{self, StreamError, StreamOptions};
+use crate::stats::{Stats, StatsFormat};
+use crate::stream::{self, LongLines, StreamError, StreamOptions};
+
+// `run`, `lint`, `completions`, `man` (issue 7).
+mod run_lint;
+pub use run_lint::LintArgs;
+use run_lint::{
+    print_completions, print_man_page, run_lint, run_wrapped, LINT_EXAMPLES, RUN_EXAMPLES,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,6 +40,8 @@ Examples:
   tail -F /var/log/app.log | logredact --stats | fluent-bit -i stdin ...
   logredact filter app.log other.log > clean.log
   logredact --rules my-rules.toml --disable generic-password < app.log
+  logredact --mode hash --hash-key-file /etc/logredact/key < app.log
+  logredact --mode partial --stats --stats-format json < app.log
   logredact rules list
   logredact rules test my-rules.toml";
 
@@ -60,6 +73,31 @@ pub enum Command {
     /// Inspect, validate and self-test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    // ---- run / lint / completions / man (issue 7) ----
+    /// Run CMD with its stdout and stderr redacted to ours; forwards signals, exits with its code.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run {
+        #[command(flatten)]
+        args: FilterArgs,
+        /// The command and its arguments (put `--` before it if it starts with `-`).
+        #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// Report the secrets in log files or directories (text, JSON lines or SARIF); exit 1 if any.
+    #[command(after_help = LINT_EXAMPLES)]
+    Lint(LintArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    Man {
+        /// Write logredact.1, logredact-run.1, logredact-lint.1, ... into DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    // ---- end issue 7 ----
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,8 +154,17 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N", default_value_t = stream::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
     /// Print counts (lines, bytes, findings per rule, duration) to stderr at exit.
+    /// `kill -USR1 <pid>` prints them while running, with the next input line.
     #[arg(long)]
     pub stats: bool,
+    /// Format of --stats reports (implies --stats): text, or one JSON object per report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub stats_format: Option<StatsFormat>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+    /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
@@ -129,6 +176,107 @@ pub struct FilterArgs {
     /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
     #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
     pub rsyslog_input: RsyslogInput,
+    // ---- issue 7: --long-lines ----
+    /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
+    /// at most N bytes after redaction, never inside a marker (split; N >= 128).
+    #[arg(long, value_enum, default_value_t = LongLines::Window)]
+    pub long_lines: LongLines,
+}
+
+/// How secrets are replaced (issue 6: modes). Keys are never taken from the command line:
+/// process lists are public.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedactArgs {
+    /// mask: [REDACTED:<rule>]; hash: [REDACTED:<rule>:<tag>], the tag the first 12 hex digits of
+    /// HMAC-SHA256(key, secret), equal for equal secrets under one key (needs a key); partial:
+    /// [REDACTED:<rule>:ghp_...wxyz], the rule's public prefix and the last 4 characters of
+    /// secrets of 20+ characters (at least 12 always stay hidden; shorter ones are masked).
+    /// A rule file may set its own with `redact = "mask|hash|partial"`.
+    #[arg(long, value_enum, default_value_t = Mode::Mask)]
+    pub mode: Mode,
+    /// Read the hash key (at least 32 bytes; one trailing newline ignored) from FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
+    pub hash_key_file: Option<PathBuf>,
+    /// Read the hash key (at least 32 bytes) from environment variable VAR, which is then
+    /// removed from logredact's environment.
+    #[arg(long, value_name = "VAR", conflicts_with = "ephemeral_key")]
+    pub hash_key_env: Option<String>,
+    /// Use a random key made up for this process: tags correlate only within this one run,
+    /// never across restarts, processes or machines.
+    #[arg(long)]
+    pub ephemeral_key: bool,
+    /// Custom marker with {rule}, {hash}, {prefix}, {suffix}; must start with `[REDACTED` and end
+    /// with its only `]`. {hash} needs a key; {prefix}/{suffix} are filled in partial mode only.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub template: Option<String>,
+    /// Refused: a key on the command line is visible to every user in the process list.
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub hash_key: Option<OsString>,
+}
+
+impl RedactArgs {
+    /// Loads the key and parses the template. Errors never show a key. `quiet` suppresses the
+    /// warning about a world-readable key file (rsyslog mode: stderr is not ours).
+    pub fn config(&self, quiet: bool) -> Result<RedactConfig, Failure> {
+        if self.hash_key.is_some() {
+            return Err(Failure::config(
+                "--hash-key is refused: a key on the command line is visible in the process \
+                 list; use --hash-key-file FILE or --hash-key-env VAR",
+            ));
+        }
+        let key = if let Some(path) = &self.hash_key_file {
+            if !quiet {
+                warn_if_readable_by_others(path);
+            }
+            Some(HashKey::from_file(path))
+        } else if let Some(var) = &self.hash_key_env {
+            Some(HashKey::from_env(var))
+        } else if self.ephemeral_key {
+            Some(HashKey::ephemeral())
+        } else {
+            None
+        };
+        let key = key.transpose().map_err(Failure::config)?;
+        let template = self
+            .template
+            .as_deref()
+            .map(Template::parse)
+            .transpose()
+            .map_err(Failure::config)?;
+        Ok(RedactConfig {
+            mode: self.mode,
+            key,
+            template,
+        })
+    }
+}
+
+/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
+/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                eprintln!(
+                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
+/// for stats never loses data.
+fn stats_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag))
+        .map_err(|e| Failure::config(format!("cannot install the SIGUSR1 handler: {e}")))?;
+    Ok(flag)
 }
 
 /// A failure that ends the program, with its exit code. Messages never hold input text.
@@ -171,6 +319,11 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         None => run_filter(&cli.filter, &[]),
         Some(Command::Filter { args, files }) => run_filter(&args, &files),
         Some(Command::Rules(cmd)) => run_rules(cmd),
+        // ---- issue 7 ----
+        Some(Command::Run { args, command }) => run_wrapped(&args, &command),
+        Some(Command::Lint(args)) => run_lint(&args),
+        Some(Command::Completions { shell }) => print_completions(shell),
+        Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -178,6 +331,15 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
             eprintln!("logredact: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
+/// the single reader and writer are the limit).
+fn scan_threads(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        n => n,
     }
 }
 
@@ -210,12 +372,17 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
 }
 
 fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
+    let quiet = args.format == Format::Rsyslog;
+    let redact = args.redact.config(quiet)?;
+    let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
         format: args.format,
         secret_keys: args.secret_keys.clone(),
     };
-    Filter::with_format(Detector::new(rules, matcher), &options).map_err(Failure::config)
+    Ok(Filter::with_format(Detector::new(rules, matcher), &options)
+        .map_err(Failure::config)?
+        .with_redactor(redactor))
 }
 
 /// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
@@ -257,53 +424,60 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         return run_rsyslog(args, files);
     }
     let filter = build_filter(args, load_rules(&args.rules)?)?;
-    let options = StreamOptions {
-        max_line_bytes: args.max_line_bytes,
-        ..StreamOptions::default()
-    };
-    let mut stats = Stats::new(filter.detector().rules().rules.len());
+    let options = stream_options(args)?;
+    let stats_format = args.stats_format.unwrap_or_default();
+    let mut stats = Stats::new(filter.detector().rules().rules.len()).with_live_report(
+        stats_signal_flag()?,
+        filter.detector().rules(),
+        stats_format,
+    );
     let shutdown = Shutdown::on_signals().map_err(|e| Failure {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
     })?;
-    let stdout = io::stdout();
-    let mut output = stdout.lock();
-    let mut result = Ok(());
-    if files.is_empty() {
-        result = stream::run_until(
-            &mut io::stdin().lock(),
-            &mut output,
-            &filter,
-            options,
-            &mut stats,
-            &shutdown,
-        );
-    } else {
-        for path in files {
-            let mut input: Box<dyn Read> = match File::open(path) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    return Err(Failure {
-                        code: 1,
-                        message: format!("{}: {e}", path.display()),
-                    })
-                }
-            };
-            result = stream::run_until(
-                &mut input,
-                &mut output,
+    let threads = scan_threads(args.threads);
+    let run_one = |input: &mut dyn Read, stats: &mut Stats| {
+        if threads > 1 {
+            stream::parallel::run(
+                input,
+                io::stdout(),
                 &filter,
                 options,
-                &mut stats,
+                stats,
                 &shutdown,
-            );
+                threads,
+            )
+        } else {
+            stream::run_until(
+                input,
+                &mut io::stdout().lock(),
+                &filter,
+                options,
+                stats,
+                &shutdown,
+            )
+        }
+    };
+    let mut result = Ok(());
+    if files.is_empty() {
+        result = run_one(&mut io::stdin().lock(), &mut stats);
+    } else {
+        for path in files {
+            let mut input = File::open(path).map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", path.display()),
+            })?;
+            result = run_one(&mut input, &mut stats);
             if result.is_err() || shutdown.requested() {
                 break;
             }
         }
     }
-    if args.stats {
-        eprint!("{}", stats.report(filter.detector().rules()));
+    if args.stats || args.stats_format.is_some() {
+        eprint!(
+            "{}",
+            stats.report_as(filter.detector().rules(), stats_format)
+        );
     }
     match result {
         // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).
@@ -380,4 +554,25 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+/// Stream options from filter arguments (issue 7 added `--long-lines`).
+fn stream_options(args: &FilterArgs) -> Result<StreamOptions, Failure> {
+    if args.long_lines == LongLines::Split && args.max_line_bytes < stream::MIN_SPLIT_LINE_BYTES {
+        return Err(Failure::config(format!(
+            "--long-lines split needs --max-line-bytes of at least {}",
+            stream::MIN_SPLIT_LINE_BYTES
+        )));
+    }
+    // A JSON line cut in two is two broken records: refuse where every line is JSON.
+    if args.long_lines == LongLines::Split && matches!(args.format, Format::Json | Format::Docker) {
+        return Err(Failure::config(
+            "--long-lines split cuts lines, which would break JSON records: not with --format json or docker",
+        ));
+    }
+    Ok(StreamOptions {
+        max_line_bytes: args.max_line_bytes,
+        long_lines: args.long_lines,
+        ..StreamOptions::default()
+    })
 }

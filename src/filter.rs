@@ -32,10 +32,18 @@ pub struct Filter {
 /// private-key block state from one batch to the next).
 pub struct FilterScratch {
     detect: Scratch,
-    findings: Vec<Finding>,
+    scanned: Scanned,
     line_findings: Vec<Finding>,
-    triggers: Vec<usize>,
     pem: PemState,
+}
+
+/// What [`Filter::scan`] found in a batch: the stateless, expensive half of the work, which
+/// worker threads can do for different batches at once.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    findings: Vec<Finding>,
+    /// Offsets of structural triggers (secret-named JSON keys, escapes, `-----BEGIN`).
+    triggers: Vec<usize>,
 }
 
 /// What a batch turned into.
@@ -74,6 +82,13 @@ impl Filter {
         })
     }
 
+    /// Replaces the redactor (masking everything) by a configured one (`--mode`, `--template`,
+    /// per-rule overrides), which must have been built for this filter's rules.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
     pub fn format(&self) -> Format {
         self.structure.format()
     }
@@ -85,9 +100,8 @@ impl Filter {
     pub fn scratch(&self) -> FilterScratch {
         FilterScratch {
             detect: self.detector.scratch(),
-            findings: Vec::new(),
+            scanned: Scanned::default(),
             line_findings: Vec::new(),
-            triggers: Vec::new(),
             pem: PemState::default(),
         }
     }
@@ -106,15 +120,37 @@ impl Filter {
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> Outcome {
+        let mut scanned = std::mem::take(&mut scratch.scanned);
+        self.scan(batch, &mut scratch.detect, &mut scanned);
+        let outcome = self.apply(batch, &scanned, scratch, out, stats);
+        scratch.scanned = scanned;
+        outcome
+    }
+
+    /// The stateless half of [`Filter::process_lines`]: one engine pass and one structural
+    /// prefilter pass over the whole batch.
+    pub fn scan(&self, batch: &[u8], detect: &mut Scratch, scanned: &mut Scanned) {
+        scanned.findings.clear();
+        self.detector.find(batch, detect, &mut scanned.findings);
+        scanned.triggers.clear();
+        self.structure.trigger_offsets(batch, &mut scanned.triggers);
+    }
+
+    /// The stateful half of [`Filter::process_lines`], run in batch order: redacts `batch` given
+    /// what [`Filter::scan`] found in it, carrying private-key block state in `scratch`.
+    pub fn apply(
+        &self,
+        batch: &[u8],
+        scanned: &Scanned,
+        scratch: &mut FilterScratch,
+        out: &mut Vec<u8>,
+        stats: &mut Stats,
+    ) -> Outcome {
         stats.lines += memchr_iter(b'\n', batch).count() as u64;
-        let findings = &mut scratch.findings;
-        findings.clear();
-        self.detector.find(batch, &mut scratch.detect, findings);
-        scratch.triggers.clear();
         let every_line = self.structure.checks_every_line();
-        self.structure.trigger_offsets(batch, &mut scratch.triggers);
+        let findings = &scanned.findings;
         if findings.is_empty()
-            && scratch.triggers.is_empty()
+            && scanned.triggers.is_empty()
             && !scratch.pem.is_open()
             && !every_line
         {
@@ -123,13 +159,12 @@ impl Filter {
         // Text formats with findings only: splice them in directly. Anything else may hold JSON,
         // CRI envelopes or key material and goes line by line.
         if every_line
-            || !scratch.triggers.is_empty()
+            || !scanned.triggers.is_empty()
             || scratch.pem.is_open()
             || !matches!(self.structure.format(), Format::Text | Format::Logfmt)
         {
-            return self.process_by_line(batch, scratch, out, stats);
+            return self.process_by_line(batch, scanned, scratch, out, stats);
         }
-        let findings = &scratch.findings;
         let first_line_changed = memchr(b'\n', &batch[..findings[0].start]).is_none();
         let mut previous_end = None;
         for f in findings.iter() {
@@ -151,17 +186,18 @@ impl Filter {
     fn process_by_line(
         &self,
         batch: &[u8],
+        scanned: &Scanned,
         scratch: &mut FilterScratch,
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> Outcome {
         let every_line = self.structure.checks_every_line();
+        let Scanned { findings, triggers } = scanned;
         let FilterScratch {
             detect,
-            findings,
             line_findings,
-            triggers,
             pem,
+            ..
         } = scratch;
         for f in findings.iter() {
             stats.findings[f.rule as usize] += 1;
@@ -248,10 +284,11 @@ impl Filter {
     ) -> bool {
         let FilterScratch {
             detect,
-            findings,
+            scanned,
             pem,
             ..
         } = scratch;
+        let findings = &mut scanned.findings;
         findings.clear();
         self.detector.find(message, detect, findings);
         let mut tools = Tools {
@@ -274,7 +311,7 @@ impl Filter {
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> (usize, bool) {
-        let findings = &mut scratch.findings;
+        let findings = &mut scratch.scanned.findings;
         findings.clear();
         self.detector.find(window, &mut scratch.detect, findings);
         let mut cut = window.len().saturating_sub(self.window_overlap());

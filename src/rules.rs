@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use crate::redact::Mode;
+use crate::scrub;
 use crate::validate;
 
 /// The built-in rule files, embedded at compile time so the binary needs nothing at run time.
@@ -119,6 +121,9 @@ struct RuleSpec {
     validate: Option<String>,
     #[serde(default)]
     prefix: Option<String>,
+    /// Per-rule redaction mode, overriding `--mode`.
+    #[serde(default)]
+    redact: Option<Mode>,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default, rename = "negativeExamples")]
@@ -176,7 +181,10 @@ pub struct Rule {
     pub keywords: Vec<String>,
     pub tags: Vec<String>,
     pub validate: Option<String>,
+    /// The public prefix of this rule's secrets (`ghp_`), which partial mode may show.
     pub prefix: Option<String>,
+    /// This rule's redaction mode, when it overrides `--mode`.
+    pub redact: Option<Mode>,
     pub allowlists: Vec<Allowlist>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -404,6 +412,7 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         tags: spec.tags,
         validate: spec.validate,
         prefix: spec.prefix,
+        redact: spec.redact,
         allowlists,
         examples: spec.examples,
         negative_examples: spec.negative_examples,
@@ -420,7 +429,21 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(DFA_CACHE_BYTES)
         .build()
-        .map_err(|e| one_line(&e.to_string()))
+        .map_err(|e| regex_error_reason(pattern, &e))
+}
+
+/// Why `pattern` does not compile, without quoting it: `regex`'s own message repeats the pattern,
+/// and a user's pattern may hold a literal secret. Names the error kind and its byte offset.
+fn regex_error_reason(pattern: &str, error: &regex::Error) -> String {
+    if let Err(e) = parse_pattern(pattern) {
+        return e;
+    }
+    match error {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("compiled regex exceeds the size limit of {limit} bytes")
+        }
+        _ => "invalid pattern".to_string(),
+    }
 }
 
 fn compile_allowlist(spec: AllowlistSpec) -> Result<Option<Allowlist>, String> {
@@ -453,16 +476,20 @@ fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         .utf8(false)
         .build()
         .parse(pattern)
-        .map_err(|e| one_line(&e.to_string()))
+        .map_err(|e| scrub::syntax_error_reason(&e))
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// TOML errors quote the offending source line, which may hold a secret: keep only the message.
+/// TOML errors quote the offending source line, which may hold a secret: keep only the message,
+/// and within it only words of the schema and of the parser's own phrasing (see [`scrub::scrub_message`]).
 fn toml_reason(e: &toml::de::Error) -> String {
-    format!("invalid rule file: {}", one_line(e.message()))
+    format!(
+        "invalid rule file: {}",
+        scrub::scrub_message(&one_line(e.message()))
+    )
 }
 
 /// Finds the `id` of the `[[rules]]` table that contains byte offset `span.start`, if any.
@@ -528,6 +555,46 @@ mod tests {
         let e =
             load("[[rules]]\nid = \"q\"\nregex = 'x'\nentropy = \"hunter2-secret\n").unwrap_err();
         assert!(!e.to_string().contains("hunter2-secret"), "{e}");
+    }
+
+    #[test]
+    fn errors_never_quote_values_from_the_file() {
+        let secret = "ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8";
+        let rule = "[[rules]]\nid = \"r\"\n";
+        for text in [
+            format!("{rule}regex = '''{secret}(unclosed'''\n"),
+            format!("{rule}regex = '''{secret}[z-a]'''\n"),
+            format!("{rule}regex = 'x'\nentropy = \"{secret}\"\n"),
+            format!("{rule}regex = 'x'\nredact = \"{secret}\"\n"),
+            format!("{rule}regex = 'x'\nsecretGroup = '{secret}'\n"),
+            format!("{rule}regex = 'x'\n{secret} = 1\n"),
+            format!("{rule}regex = 'x'\nentropy = \"\\\"{secret}\\\"\"\n"),
+            format!("{rule}regex = 'x'\ntags = \"it's {secret}\"\n"),
+            format!("{rule}regex = 'x'\nredact = \"a`{secret}\"\n"),
+            format!("{rule}regex = 'x'\ntags = 1234{}\n", &secret[4..]),
+            format!("{rule}regex = 'x'\ntags = {secret}\n"),
+            format!("{rule}regex = 'x'\n[[rules.allowlists]]\nregexes = ['{secret}(']\n"),
+        ] {
+            let e = load(&text).unwrap_err().to_string();
+            assert!(!e.contains(&secret[4..16]), "{e}");
+            assert!(e.starts_with("test.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn regex_errors_name_kind_and_offset() {
+        let e = load("[[rules]]\nid = \"b\"\nregex = '''abc(def'''\n").unwrap_err();
+        assert_eq!(e.reason, "bad regex: unclosed group at byte 3");
+    }
+
+    #[test]
+    fn schema_words_survive_scrubbing() {
+        let e = load("[[rules]]\nid = \"m\"\nregex = 'x'\nredact = \"blur\"\n").unwrap_err();
+        assert!(
+            e.reason.contains("`mask`") && !e.reason.contains("blur"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]

@@ -1,12 +1,31 @@
-//! Counters for `--stats`: what went through and what was found, per rule.
+//! Counters for `--stats`: what went through and what was found, per rule; reports in text or
+//! JSON, at exit and on `SIGUSR1` while running.
 //!
-//! Owns: the counters and their report. Must never: hold or print text from the input — only
-//! counts, byte totals, rule ids and durations.
+//! Owns: the counters, their reports and the live-report request flag. Must never: hold or print
+//! text from the input — only counts, byte totals, rule ids and durations.
+//!
+//! Live reports: the stream loop calls [`Stats::report_if_requested`] before each read. A signal
+//! that arrives while the filter is blocked in a read does not interrupt it (the handler is
+//! installed with `SA_RESTART`), so the report is printed when that read returns: at once under
+//! load, with the next line under trickle, at exit on an idle stream.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::rules::RuleSet;
+
+/// How reports are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StatsFormat {
+    /// Lines for people: totals, then findings per rule.
+    #[default]
+    Text,
+    /// One JSON object per report, for monitoring.
+    Json,
+}
 
 /// Running totals of one filter run.
 #[derive(Debug, Clone)]
@@ -17,6 +36,30 @@ pub struct Stats {
     /// Findings per rule index.
     pub findings: Vec<u64>,
     started: Instant,
+    live: Option<LiveReport>,
+}
+
+/// What a report requested while running (by `SIGUSR1`) needs.
+#[derive(Debug, Clone)]
+struct LiveReport {
+    requested: Arc<AtomicBool>,
+    rule_ids: Arc<[String]>,
+    format: StatsFormat,
+}
+
+/// One report as JSON.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    lines: u64,
+    bytes: u64,
+    findings_total: u64,
+    /// Rule id → findings, for rules with at least one.
+    findings: BTreeMap<&'a str, u64>,
+    lines_changed: u64,
+    duration_seconds: f64,
+    /// `false` for a report requested while running.
+    #[serde(rename = "final")]
+    is_final: bool,
 }
 
 impl Stats {
@@ -27,6 +70,69 @@ impl Stats {
             lines_changed: 0,
             findings: vec![0; rule_count],
             started: Instant::now(),
+            live: None,
+        }
+    }
+
+    /// Prints a report to stderr whenever `requested` is raised (by a signal handler), in
+    /// `format`, naming rules by `rules`' ids.
+    pub fn with_live_report(
+        mut self,
+        requested: Arc<AtomicBool>,
+        rules: &RuleSet,
+        format: StatsFormat,
+    ) -> Self {
+        self.live = Some(LiveReport {
+            requested,
+            rule_ids: rules.rules.iter().map(|r| r.id.clone()).collect(),
+            format,
+        });
+        self
+    }
+
+    /// Prints the running report to stderr if one was requested since the last call. Cheap
+    /// enough (one atomic swap) to call once per read.
+    pub fn report_if_requested(&self) {
+        let Some(live) = &self.live else { return };
+        if !live.requested.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
+        eprint!("{}", self.render(&ids, live.format, false));
+    }
+
+    /// Like [`Stats::report_if_requested`], for the writer thread of a parallel run, whose counts
+    /// lack the `bytes` that the reader thread counted.
+    pub fn report_if_requested_with_bytes(&self, bytes: u64) {
+        let Some(live) = &self.live else { return };
+        if !live.requested.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let mut view = self.clone();
+        view.bytes = bytes;
+        let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
+        eprint!("{}", view.render(&ids, live.format, false));
+    }
+
+    /// Zeroed counts for another thread of the same run: same rules, start time and SIGUSR1 report.
+    pub fn zeroed_twin(&self) -> Stats {
+        Stats {
+            findings: vec![0; self.findings.len()],
+            lines: 0,
+            bytes: 0,
+            lines_changed: 0,
+            started: self.started,
+            live: self.live.clone(),
+        }
+    }
+
+    /// Adds the counts of `other` (a worker's or a window's share) to these.
+    pub fn merge(&mut self, other: &Stats) {
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+        self.lines_changed += other.lines_changed;
+        for (mine, theirs) in self.findings.iter_mut().zip(&other.findings) {
+            *mine += theirs;
         }
     }
 
@@ -38,32 +144,121 @@ impl Stats {
         self.findings.iter().sum()
     }
 
-    /// A human-readable report: totals, then findings per rule id (busiest first).
+    /// The final report in `format`.
+    pub fn report_as(&self, rules: &RuleSet, format: StatsFormat) -> String {
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+        self.render(&ids, format, true)
+    }
+
+    /// A human-readable final report: totals, then findings per rule id (busiest first).
     pub fn report(&self, rules: &RuleSet) -> String {
+        self.report_as(rules, StatsFormat::Text)
+    }
+
+    fn render(&self, ids: &[&str], format: StatsFormat, is_final: bool) -> String {
+        match format {
+            StatsFormat::Text => self.render_text(ids, is_final),
+            StatsFormat::Json => self.render_json(ids, is_final),
+        }
+    }
+
+    fn per_rule<'a>(&self, ids: &[&'a str]) -> Vec<(u64, &'a str)> {
+        self.findings
+            .iter()
+            .zip(ids)
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, id)| (*n, *id))
+            .collect()
+    }
+
+    fn render_text(&self, ids: &[&str], is_final: bool) -> String {
         let secs = self.elapsed().as_secs_f64();
         let mut s = String::new();
-        let _ =
-            writeln!(
+        let _ = writeln!(
             s,
-            "logredact: {} lines, {} bytes, {} findings, {} lines changed, {:.3} s ({:.1} MB/s)",
+            "logredact: {}{} lines, {} bytes, {} findings, {} lines changed, {:.3} s ({:.1} MB/s)",
+            if is_final { "" } else { "running: " },
             self.lines,
             self.bytes,
             self.total_findings(),
             self.lines_changed,
             secs,
-            if secs > 0.0 { self.bytes as f64 / secs / 1e6 } else { 0.0 }
+            if secs > 0.0 {
+                self.bytes as f64 / secs / 1e6
+            } else {
+                0.0
+            }
         );
-        let mut per_rule: Vec<(u64, &str)> = self
-            .findings
-            .iter()
-            .zip(&rules.rules)
-            .filter(|(n, _)| **n > 0)
-            .map(|(n, r)| (*n, r.id.as_str()))
-            .collect();
+        let mut per_rule = self.per_rule(ids);
         per_rule.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         for (n, id) in per_rule {
             let _ = writeln!(s, "logredact:   {n:>10}  {id}");
         }
         s
+    }
+
+    fn render_json(&self, ids: &[&str], is_final: bool) -> String {
+        let report = JsonReport {
+            lines: self.lines,
+            bytes: self.bytes,
+            findings_total: self.total_findings(),
+            findings: self
+                .per_rule(ids)
+                .into_iter()
+                .map(|(n, id)| (id, n))
+                .collect(),
+            lines_changed: self.lines_changed,
+            duration_seconds: self.elapsed().as_secs_f64(),
+            is_final,
+        };
+        // Serialising plain numbers and rule ids cannot fail; an empty object is the fallback.
+        let mut line = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> RuleSet {
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t",
+            "[[rules]]\nid='a'\nregex='x'\n[[rules]]\nid='b'\nregex='y'\n",
+        )
+        .unwrap();
+        set
+    }
+
+    #[test]
+    fn json_report_has_the_monitoring_fields() {
+        let mut s = Stats::new(2);
+        s.lines = 10;
+        s.bytes = 300;
+        s.lines_changed = 2;
+        s.findings = vec![0, 3];
+        let text = s.report_as(&rules(), StatsFormat::Json);
+        assert!(text.ends_with('\n') && text.matches('\n').count() == 1);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["lines"], 10);
+        assert_eq!(v["bytes"], 300);
+        assert_eq!(v["findings_total"], 3);
+        assert_eq!(v["findings"], serde_json::json!({"b": 3}));
+        assert_eq!(v["lines_changed"], 2);
+        assert_eq!(v["final"], true);
+        assert!(v["duration_seconds"].as_f64().unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn live_report_only_when_requested() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let s = Stats::new(2).with_live_report(flag.clone(), &rules(), StatsFormat::Json);
+        s.report_if_requested();
+        assert!(!flag.load(Ordering::Relaxed));
+        flag.store(true, Ordering::Relaxed);
+        s.report_if_requested();
+        assert!(!flag.load(Ordering::Relaxed), "request consumed");
     }
 }

@@ -77,9 +77,20 @@ fn line_count_and_order_are_kept() {
 /// A slow producer's line must come out at once, while the pipe stays open.
 #[test]
 fn each_line_is_flushed_before_waiting_for_more_input() {
+    flushes_each_line("1");
+    flushes_each_line("3");
+}
+
+fn flushes_each_line(threads: &str) {
     let rules = fixture("rules.toml");
     let mut child = Command::new(BIN)
-        .args(["--no-default-rules", "--rules", &rules])
+        .args([
+            "--no-default-rules",
+            "--rules",
+            &rules,
+            "--threads",
+            threads,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -143,12 +154,23 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// A 64 MiB line is processed in bounded memory and still redacted.
+/// A 64 MiB line is processed in bounded memory and still redacted, by one thread or several.
 #[test]
 fn a_64_mib_line_stays_under_64_mib_of_memory() {
+    a_64_mib_line_with_threads("1");
+    a_64_mib_line_with_threads("3");
+}
+
+fn a_64_mib_line_with_threads(threads: &str) {
     let rules = fixture("rules.toml");
     let mut child = Command::new(BIN)
-        .args(["--no-default-rules", "--rules", &rules])
+        .args([
+            "--no-default-rules",
+            "--rules",
+            &rules,
+            "--threads",
+            threads,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -292,6 +314,24 @@ fn stats_count_without_showing_secrets() {
         !err.contains(TOKEN) && !err.contains("abcdefgh"),
         "stats leaked a secret"
     );
+}
+
+#[test]
+fn any_thread_count_gives_the_same_output() {
+    let mut input = String::new();
+    for i in 0..30_000 {
+        match i % 5 {
+            0 => input.push_str(&format!("{i} token {TOKEN}\n")),
+            1 => input.push_str(&format!("{i} password=pw{i:06}x ok\n")),
+            _ => input.push_str(&format!("{i} nothing here at all, just a log line\n")),
+        }
+    }
+    input.push_str("last line without newline");
+    let one = run_fixture(&["--threads", "1"], input.as_bytes());
+    let three = run_fixture(&["--threads", "3"], input.as_bytes());
+    assert!(one.status.success() && three.status.success());
+    assert_eq!(one.stdout, three.stdout);
+    assert_eq!(count(&one.stdout, b"[REDACTED:"), 12_000);
 }
 
 #[test]

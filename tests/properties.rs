@@ -27,6 +27,7 @@ fn redact(filter: &Filter, input: &[u8], read_bytes: usize) -> (Vec<u8>, Stats) 
     let options = StreamOptions {
         max_line_bytes: 4096,
         read_bytes,
+        ..StreamOptions::default()
     };
     stream::run(&mut &input[..], &mut out, filter, options, &mut stats).expect("in-memory stream");
     (out, stats)

@@ -295,7 +295,16 @@ impl Structure {
                 && !value.is_empty()
                 && !is_placeholder(&decoded[value.clone()]);
             if secret_field {
-                inner.push(own_edit(value, SECRET_FIELD_ID));
+                // Through the redactor, so `--mode hash|partial` and `--template` apply here too.
+                let mut replacement = Vec::new();
+                let secret = &decoded[value.clone()];
+                tools
+                    .redactor
+                    .write_unruled(SECRET_FIELD_ID, secret, &mut replacement);
+                inner.push(Edit {
+                    range: value,
+                    replacement,
+                });
             } else {
                 // Also for a placeholder-looking secret field: it may still hold a real secret.
                 self.value_edits(&decoded, tools, depth, &mut inner);

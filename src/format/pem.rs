@@ -10,6 +10,8 @@ use std::ops::Range;
 
 use memchr::memmem;
 
+use crate::detect::MARKER_OPEN;
+
 /// Longest body kept in the redacting state (a 16 kbit RSA key is ~ 70 lines).
 pub const MAX_BODY_LINES: u32 = 200;
 /// Byte bound of a body.
@@ -54,6 +56,12 @@ impl PemState {
         match memmem::find(&line[body_start..], END) {
             Some(end) => non_blank(line, body_start..body_start + end),
             None => {
+                let rest = &line[body_start..];
+                if memmem::find(rest, MARKER_OPEN).is_some() && only_markers(rest) {
+                    // A one-line key that a rule has redacted already (this is a second pass):
+                    // it opens no block, as the raw line did not either.
+                    return None;
+                }
                 self.open = true;
                 self.lines = 0;
                 self.bytes = 0;
@@ -78,12 +86,35 @@ pub fn private_key_header_end(line: &[u8]) -> Option<usize> {
     None
 }
 
-/// `range` of `line` without leading/trailing blanks, or `None` when nothing is left.
+/// `range` of `line` without leading/trailing blanks, or `None` when nothing is left — or when
+/// what is left holds no key material beside our own markers (a body redacted already: hiding it
+/// again would make a second pass change `[REDACTED:private-key-rsa]` into another marker).
 fn non_blank(line: &[u8], range: Range<usize>) -> Option<Range<usize>> {
     let part = &line[range.clone()];
     let first = part.iter().position(|b| !b.is_ascii_whitespace())?;
     let last = part.iter().rposition(|b| !b.is_ascii_whitespace())?;
-    Some(range.start + first..range.start + last + 1)
+    let body = range.start + first..range.start + last + 1;
+    (!only_markers(&line[body.clone()])).then_some(body)
+}
+
+/// Whether `text` holds no key material outside our `[REDACTED…]` markers: nothing alphanumeric
+/// (key bodies are base64), only blanks, quotes, escapes' punctuation and the markers themselves.
+fn only_markers(text: &[u8]) -> bool {
+    let mut rest = text;
+    loop {
+        let (before, after) = match memmem::find(rest, MARKER_OPEN) {
+            Some(at) => (&rest[..at], Some(&rest[at..])),
+            None => (rest, None),
+        };
+        if before.iter().any(u8::is_ascii_alphanumeric) {
+            return false;
+        }
+        let Some(marker) = after else { return true };
+        let Some(close) = memchr::memchr(b']', marker) else {
+            return false;
+        };
+        rest = &marker[close + 1..];
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +138,26 @@ mod tests {
         let mut s = PemState::default();
         let line = b"-----BEGIN PRIVATE KEY----- MIIabc -----END PRIVATE KEY-----";
         assert_eq!(s.feed(line), Some(28..34));
+        assert!(!s.is_open());
+    }
+
+    #[test]
+    fn a_body_redacted_already_is_left_alone() {
+        let mut s = PemState::default();
+        let line = b"key=-----BEGIN RSA PRIVATE KEY----- [REDACTED:private-key-rsa]";
+        assert_eq!(s.feed(line), None);
+        assert!(!s.is_open());
+        assert_eq!(s.feed(b"-----BEGIN RSA PRIVATE KEY-----"), None);
+        assert!(s.is_open());
+        assert_eq!(s.feed(b"  [REDACTED:private-key-block] "), None);
+        assert_eq!(s.feed(b"[REDACTED:private-key-block]\""), None);
+        assert_eq!(s.feed(b"[REDACTED:x] MIIabc"), Some(0..19));
+        // A BEGIN whose END a rule has hidden already opens no block either.
+        assert_eq!(s.feed(b"-----END RSA PRIVATE KEY-----"), None);
+        assert_eq!(
+            s.feed(b"\"-----BEGIN DSA PRIVATE KEY-----[REDACTED:k]\""),
+            None
+        );
         assert!(!s.is_open());
     }
 

@@ -1,0 +1,304 @@
+//! Redaction: the text that replaces a secret, and splicing it into a line.
+//!
+//! Owns: the three modes and their markers — mask `[REDACTED:<rule-id>]`, keyed hash
+//! `[REDACTED:<rule-id>:<12 hex of HMAC-SHA256(key, secret)>]`, partial
+//! `[REDACTED:<rule-id>:<public prefix>...<last 4>]` — plus `--template` and per-rule overrides.
+//! Must never: let a replacement contain any byte of the secret beyond what partial mode documents
+//! as public (see [`partial_parts`]), or produce text that `detect` would report again: every
+//! marker is one `[REDACTED…]` span (starts with `detect::MARKER_OPEN`, its only `]` is its last
+//! byte), which `detect` skips, so output run through again is unchanged.
+
+mod key;
+mod template;
+
+use crate::detect::Finding;
+use crate::rules::RuleSet;
+
+pub use key::{HashKey, MIN_KEY_BYTES, TAG_HEX_DIGITS};
+pub use template::{Segment, Template};
+
+/// How a secret is replaced; `--mode` for all rules, `redact = "…"` in a rule file for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `[REDACTED:<rule-id>]`.
+    #[default]
+    Mask,
+    /// `[REDACTED:<rule-id>:<tag>]`, the tag a keyed hash of the secret: equal secrets, equal tags.
+    Hash,
+    /// Keep the rule's public prefix and the last 4 characters of long secrets.
+    Partial,
+}
+
+/// Partial mode shows nothing of secrets shorter than this.
+pub const PARTIAL_MIN_SECRET_BYTES: usize = 20;
+/// Partial mode shows at most this many trailing bytes.
+pub const PARTIAL_SUFFIX_BYTES: usize = 4;
+/// Partial mode always hides at least this many bytes of the secret, dropping the suffix (then the
+/// prefix) when keeping them would hide fewer.
+pub const PARTIAL_MIN_HIDDEN_BYTES: usize = 12;
+
+/// What the command line asks of redaction.
+#[derive(Debug, Clone, Default)]
+pub struct RedactConfig {
+    /// Mode for rules without their own `redact` setting.
+    pub mode: Mode,
+    /// Key for hash mode and `{hash}`; required when either is used.
+    pub key: Option<HashKey>,
+    pub template: Option<Template>,
+}
+
+/// What one rule's markers are made of, built once.
+struct RulePlan {
+    mode: Mode,
+    /// `[REDACTED:<id>]`: the whole mask marker.
+    mask: Vec<u8>,
+    /// `[REDACTED:<id>:`: the head of hash and partial markers.
+    head: Vec<u8>,
+    /// The rule's public prefix, when it is safe to write inside a marker.
+    prefix: Option<Vec<u8>>,
+    /// The template with `{rule}` filled in, when `--template` is given.
+    template: Option<Vec<Segment>>,
+}
+
+/// Builds replacements for findings.
+pub struct Redactor {
+    plans: Vec<RulePlan>,
+    key: Option<HashKey>,
+    /// `--mode` and `--template`, for replacements no rule made (see [`Redactor::write_unruled`]).
+    default_mode: Mode,
+    template: Option<Template>,
+    /// Debug builds only: `LOGREDACT_TEST_PANIC` set makes redaction panic with the secret as
+    /// the panic payload, so a test can prove the panic hook never prints it.
+    #[cfg(debug_assertions)]
+    test_panic: bool,
+}
+
+impl Redactor {
+    /// Masks every secret with `[REDACTED:<id>]`, whatever the rules ask: the configuration-free
+    /// redactor (the command line uses [`Redactor::configured`]).
+    pub fn new(rules: &RuleSet) -> Self {
+        let plans = rules
+            .rules
+            .iter()
+            .map(|r| RulePlan::new(&r.id, Mode::Mask, None, None))
+            .collect();
+        Redactor {
+            plans,
+            key: None,
+            default_mode: Mode::Mask,
+            template: None,
+            #[cfg(debug_assertions)]
+            test_panic: false,
+        }
+    }
+
+    /// Redactor for `config`, honouring each rule's `redact` override. Fails (a configuration
+    /// error) when hash mode or `{hash}` is needed and no key was given.
+    pub fn configured(rules: &RuleSet, config: &RedactConfig) -> Result<Self, String> {
+        if let Some(t) = &config.template {
+            if config.mode == Mode::Hash && !t.uses(&Segment::Hash) {
+                return Err("--mode hash with a --template that has no {hash}".into());
+            }
+            if t.uses(&Segment::Hash) && config.key.is_none() {
+                return Err(format!("--template uses {{hash}}, which {}", NEEDS_KEY));
+            }
+        }
+        let mut plans = Vec::with_capacity(rules.rules.len());
+        for rule in &rules.rules {
+            let mode = rule.redact.unwrap_or(config.mode);
+            if mode == Mode::Hash && config.key.is_none() {
+                return Err(match rule.redact {
+                    Some(_) => format!(
+                        "{}: rule '{}' sets redact = \"hash\", which {NEEDS_KEY}",
+                        rule.origin, rule.id
+                    ),
+                    None => format!("--mode hash {NEEDS_KEY}"),
+                });
+            }
+            plans.push(RulePlan::new(
+                &rule.id,
+                mode,
+                rule.prefix.as_deref(),
+                config.template.as_ref(),
+            ));
+        }
+        Ok(Redactor {
+            plans,
+            key: config.key.clone(),
+            default_mode: config.mode,
+            template: config.template.clone(),
+            #[cfg(debug_assertions)]
+            test_panic: std::env::var_os("LOGREDACT_TEST_PANIC").is_some(),
+        })
+    }
+
+    /// Appends the replacement for `finding` (whose secret is `secret`) to `out`. Mask mode
+    /// copies one precomputed marker; no mode allocates.
+    pub fn write_replacement(&self, finding: &Finding, secret: &[u8], out: &mut Vec<u8>) {
+        self.write_planned(&self.plans[finding.rule as usize], secret, out);
+    }
+
+    /// Appends the replacement for a secret that no rule found, named `id` (`format`'s values of
+    /// secret-named JSON fields, `secret-field`): `--mode` and `--template` apply as to a rule
+    /// without a public prefix. Builds the marker head on each call: such values are rare.
+    pub fn write_unruled(&self, id: &str, secret: &[u8], out: &mut Vec<u8>) {
+        let plan = RulePlan::new(id, self.default_mode, None, self.template.as_ref());
+        self.write_planned(&plan, secret, out);
+    }
+
+    fn write_planned(&self, plan: &RulePlan, secret: &[u8], out: &mut Vec<u8>) {
+        #[cfg(debug_assertions)]
+        if self.test_panic {
+            panic!(
+                "test panic, payload from input: {}",
+                String::from_utf8_lossy(secret)
+            );
+        }
+        if let Some(segments) = &plan.template {
+            let (prefix, suffix) = match plan.mode {
+                Mode::Partial => partial_parts(plan.prefix.as_deref(), secret),
+                Mode::Mask | Mode::Hash => (&[][..], &[][..]),
+            };
+            for segment in segments {
+                match segment {
+                    Segment::Literal(text) => out.extend_from_slice(text),
+                    // `{rule}` was filled into the literals when the plan was built.
+                    Segment::Rule => {}
+                    Segment::Hash => {
+                        if let Some(key) = &self.key {
+                            key.write_tag(secret, out);
+                        }
+                    }
+                    Segment::Prefix => out.extend_from_slice(prefix),
+                    Segment::Suffix => out.extend_from_slice(suffix),
+                }
+            }
+            return;
+        }
+        match plan.mode {
+            Mode::Mask => out.extend_from_slice(&plan.mask),
+            Mode::Hash => match &self.key {
+                Some(key) => {
+                    out.extend_from_slice(&plan.head);
+                    key.write_tag(secret, out);
+                    out.push(b']');
+                }
+                // `configured` refuses hash mode without a key; mask is the safe fallback anyway.
+                None => out.extend_from_slice(&plan.mask),
+            },
+            Mode::Partial => {
+                let (prefix, suffix) = partial_parts(plan.prefix.as_deref(), secret);
+                if prefix.is_empty() && suffix.is_empty() {
+                    out.extend_from_slice(&plan.mask);
+                } else {
+                    out.extend_from_slice(&plan.head);
+                    out.extend_from_slice(prefix);
+                    out.extend_from_slice(b"...");
+                    out.extend_from_slice(suffix);
+                    out.push(b']');
+                }
+            }
+        }
+    }
+
+    /// Appends `text` to `out` with every finding replaced. `findings` are sorted, do not
+    /// overlap, and are offsets into `text`.
+    pub fn apply(&self, text: &[u8], findings: &[Finding], out: &mut Vec<u8>) {
+        let mut copied = 0;
+        for f in findings {
+            out.extend_from_slice(&text[copied..f.start]);
+            self.write_replacement(f, &text[f.start..f.end], out);
+            copied = f.end;
+        }
+        out.extend_from_slice(&text[copied..]);
+    }
+}
+
+const NEEDS_KEY: &str = "needs a key: --hash-key-file FILE or --hash-key-env VAR \
+                         (or --ephemeral-key for tags that correlate within this run only)";
+
+impl RulePlan {
+    fn new(id: &str, mode: Mode, prefix: Option<&str>, template: Option<&Template>) -> RulePlan {
+        let id = marker_safe_id(id);
+        let template = template.map(|t| {
+            let mut segments: Vec<Segment> = Vec::new();
+            for segment in &t.segments {
+                let text = match segment {
+                    Segment::Rule => id.as_bytes(),
+                    Segment::Literal(text) => text,
+                    other => {
+                        segments.push(other.clone());
+                        continue;
+                    }
+                };
+                match segments.last_mut() {
+                    Some(Segment::Literal(previous)) => previous.extend_from_slice(text),
+                    _ => segments.push(Segment::Literal(text.to_vec())),
+                }
+            }
+            segments
+        });
+        RulePlan {
+            mode,
+            mask: format!("[REDACTED:{id}]").into_bytes(),
+            head: format!("[REDACTED:{id}:").into_bytes(),
+            prefix: prefix
+                .filter(|p| !p.is_empty() && p.bytes().all(is_marker_safe))
+                .map(|p| p.as_bytes().to_vec()),
+            template,
+        }
+    }
+}
+
+/// A rule id as written into markers: characters that could end the marker early, split the line
+/// or need escaping in JSON (`]`, `[`, `"`, `\`, controls, spaces, non-ASCII) become `_`.
+fn marker_safe_id(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && !matches!(c, ']' | '[' | '"' | '\\') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Bytes partial mode may copy from a secret into a marker: none of them can end the marker.
+fn is_marker_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+' | b'/' | b'=' | b':')
+}
+
+/// The parts of `secret` that partial mode may show: the rule's public `prefix` (when the secret
+/// literally starts with it) and the last [`PARTIAL_SUFFIX_BYTES`] bytes, only for secrets of at
+/// least [`PARTIAL_MIN_SECRET_BYTES`], never hiding fewer than [`PARTIAL_MIN_HIDDEN_BYTES`], and
+/// only marker-safe bytes. So never more than the public prefix plus 4 bytes.
+pub fn partial_parts<'a>(prefix: Option<&[u8]>, secret: &'a [u8]) -> (&'a [u8], &'a [u8]) {
+    if secret.len() < PARTIAL_MIN_SECRET_BYTES {
+        return (&[], &[]);
+    }
+    let kept_prefix = match prefix {
+        Some(p) if secret.starts_with(p) => p.len(),
+        _ => 0,
+    };
+    let tail = &secret[secret.len() - PARTIAL_SUFFIX_BYTES..];
+    let kept_suffix = if tail.iter().copied().all(is_marker_safe) {
+        PARTIAL_SUFFIX_BYTES
+    } else {
+        0
+    };
+    // Most informative first: both, the public prefix alone, the suffix alone, nothing.
+    let (p, s) = [
+        (kept_prefix, kept_suffix),
+        (kept_prefix, 0),
+        (0, kept_suffix),
+    ]
+    .into_iter()
+    .find(|&(p, s)| secret.len() >= p + s + PARTIAL_MIN_HIDDEN_BYTES)
+    .unwrap_or((0, 0));
+    (&secret[..p], &secret[secret.len() - s..])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! The parallel stream (`--threads N`, N > 1): the reader (the calling thread) cuts input into
+//! batches of whole lines, N workers run the expensive stateless scan ([`Filter::scan`]) on
+//! different batches at once, and one writer thread puts the results back in input order, applies
+//! them ([`Filter::apply`], which carries private-key state from batch to batch) and writes.
+//! Output is byte for byte the same as the single-threaded stream's.
+//!
+//! Owns: the threads, the channels between them, batch order. Must never: write batches out of
+//! order, hold an unbounded number of batches (channels are bounded, so a slow consumer stalls the
+//! reader), or leave a thread running when it returns.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use memchr::memrchr;
+
+use super::{read_some, LongLines, StreamError, StreamOptions};
+use crate::filter::{Filter, Outcome, Scanned};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// How far the threads have got, so a signal can tell whether anything is held (see
+/// [`Shutdown`]): idle means the reader waits with no partial line and every batch is written.
+#[derive(Default)]
+struct Progress {
+    sent: AtomicU64,
+    written: AtomicU64,
+    reader_waiting_empty: AtomicBool,
+    /// Bytes read so far, for the writer's SIGUSR1 reports (the writer counts everything else).
+    bytes_read: AtomicU64,
+}
+
+impl Progress {
+    fn update_idle(&self, shutdown: &Shutdown) {
+        let all_written = self.sent.load(Ordering::SeqCst) == self.written.load(Ordering::SeqCst);
+        if all_written && self.reader_waiting_empty.load(Ordering::SeqCst) {
+            shutdown.set_idle(true);
+        }
+    }
+}
+
+/// Work for the pool, numbered in input order.
+struct Job {
+    seq: u64,
+    batch: Vec<u8>,
+}
+
+/// A result for the writer, numbered in input order.
+struct Done {
+    seq: u64,
+    batch: Vec<u8>,
+    piece: Piece,
+}
+
+enum Piece {
+    /// Whole lines, scanned by a worker; the writer applies the findings.
+    Lines(Scanned),
+    /// A window of an over-long line, already redacted by the reader, with its counts.
+    Rendered(Stats),
+}
+
+/// Like [`super::run_until`], with `threads` scanning workers.
+pub fn run<W: Write + Send>(
+    input: &mut dyn Read,
+    output: W,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+    shutdown: &Shutdown,
+    threads: usize,
+) -> Result<(), StreamError> {
+    if options.long_lines == LongLines::Split {
+        // Cutting long lines happens while writing and needs the single-threaded sink.
+        let mut output = output;
+        return super::run_until(input, &mut output, filter, options, stats, shutdown);
+    }
+    let threads = threads.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    // The writer's counts: zero, but answering SIGUSR1 like `stats` (it sees lines and findings).
+    let writer_stats = stats.zeroed_twin();
+    let progress = Progress::default();
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || scan_jobs(filter, &job_rx, &done_tx));
+        }
+        // Only the workers may hold the job receiver: when they stop (the writer failed), the
+        // reader's next send must fail instead of blocking forever.
+        drop(job_rx);
+        let progress = &progress;
+        let writer = scope.spawn(move || {
+            write_in_order(
+                filter,
+                output,
+                done_rx,
+                free_tx,
+                writer_stats,
+                progress,
+                shutdown,
+            )
+        });
+        let channels = Channels {
+            jobs: &job_tx,
+            done: &done_tx,
+            free: &free_rx,
+        };
+        let read = read_batches(input, filter, options, stats, shutdown, channels, progress);
+        // Closing the channels lets the workers and then the writer finish.
+        drop(job_tx);
+        drop(done_tx);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(StreamError::Write(std::io::Error::other(
+                "output thread failed",
+            )))
+        });
+        match (read, written) {
+            (_, Err(e)) => Err(e),
+            (Err(e), Ok(counts)) => {
+                stats.merge(&counts);
+                Err(e)
+            }
+            (Ok(()), Ok(counts)) => {
+                stats.merge(&counts);
+                Ok(())
+            }
+        }
+    })
+}
+
+fn scan_jobs(filter: &Filter, jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>) {
+    let mut scratch = filter.detector().scratch();
+    loop {
+        // The lock is held only to take one job, never while scanning.
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let mut scanned = Scanned::default();
+        filter.scan(&job.batch, &mut scratch, &mut scanned);
+        let piece = Piece::Lines(scanned);
+        if done
+            .send(Done {
+                seq: job.seq,
+                batch: job.batch,
+                piece,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn write_in_order<W: Write>(
+    filter: &Filter,
+    mut output: W,
+    done: Receiver<Done>,
+    free: Sender<Vec<u8>>,
+    mut stats: Stats,
+    progress: &Progress,
+    shutdown: &Shutdown,
+) -> Result<Stats, StreamError> {
+    let mut scratch = filter.scratch();
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut out = Vec::new();
+    let mut long_line_changed: Option<bool> = None;
+    for d in done {
+        pending.insert(d.seq, d);
+        while let Some(d) = pending.remove(&next) {
+            next += 1;
+            match &d.piece {
+                Piece::Lines(scanned) => {
+                    out.clear();
+                    let bytes: &[u8] =
+                        match filter.apply(&d.batch, scanned, &mut scratch, &mut out, &mut stats) {
+                            Outcome::Unchanged => &d.batch,
+                            Outcome::Rewritten { first_line_changed } => {
+                                if first_line_changed && long_line_changed == Some(true) {
+                                    stats.lines_changed -= 1; // counted with the line's windows
+                                }
+                                &out
+                            }
+                        };
+                    long_line_changed = None;
+                    output.write_all(bytes).map_err(StreamError::Write)?;
+                }
+                Piece::Rendered(window_stats) => {
+                    let changed = window_stats.total_findings() > 0;
+                    if changed && long_line_changed != Some(true) {
+                        stats.lines_changed += 1;
+                    }
+                    long_line_changed = Some(long_line_changed == Some(true) || changed);
+                    let mut counts = window_stats.clone();
+                    counts.lines_changed = 0;
+                    stats.merge(&counts);
+                    output.write_all(&d.batch).map_err(StreamError::Write)?;
+                }
+            }
+            let _ = free.send(d.batch);
+        }
+        output.flush().map_err(StreamError::Write)?;
+        stats.report_if_requested_with_bytes(progress.bytes_read.load(Ordering::Relaxed));
+        progress.written.store(next, Ordering::SeqCst);
+        progress.update_idle(shutdown);
+    }
+    output.flush().map_err(StreamError::Write)?;
+    Ok(stats)
+}
+
+/// The reader's ends of the channels.
+struct Channels<'a> {
+    jobs: &'a SyncSender<Job>,
+    done: &'a SyncSender<Done>,
+    free: &'a Receiver<Vec<u8>>,
+}
+
+/// The reader: fills buffers, sends whole-line batches to the workers and long-line windows
+/// (redacted here, they are rare) straight to the writer.
+fn read_batches(
+    input: &mut dyn Read,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+    shutdown: &Shutdown,
+    channels: Channels,
+    progress: &Progress,
+) -> Result<(), StreamError> {
+    let Channels { jobs, done, free } = channels;
+    let overlap = filter.window_overlap();
+    let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
+    let read_bytes = options.read_bytes.max(1);
+    let mut window_scratch = filter.scratch();
+    let mut seq = 0u64;
+    let mut buf = fresh(free, read_bytes);
+    let mut len = 0;
+    // A send fails only when the writer stopped (its error is what the caller reports).
+    let stopped = || Ok(());
+    loop {
+        if buf.len() < len + read_bytes {
+            buf.resize(len + read_bytes, 0);
+        }
+        progress.sent.store(seq, Ordering::SeqCst);
+        progress
+            .reader_waiting_empty
+            .store(len == 0, Ordering::SeqCst);
+        progress.update_idle(shutdown);
+        let read = read_some(input, &mut buf[len..len + read_bytes]);
+        progress.reader_waiting_empty.store(false, Ordering::SeqCst);
+        shutdown.set_idle(false);
+        let n = read?;
+        stats.bytes += n as u64;
+        progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        let filled = len + n;
+        let at_end = n == 0 || shutdown.requested();
+        match memrchr(b'\n', &buf[len..filled]).map(|p| len + p + 1) {
+            Some(end) => {
+                let mut next = fresh(free, read_bytes + filled - end);
+                next.extend_from_slice(&buf[end..filled]);
+                len = filled - end;
+                buf.truncate(end);
+                let batch = std::mem::replace(&mut buf, next);
+                if jobs.send(Job { seq, batch }).is_err() {
+                    return stopped();
+                }
+                seq += 1;
+            }
+            None if n == 0 && filled > 0 && !shutdown.requested() => {
+                // The last line, without a newline: a batch of its own.
+                stats.lines += 1;
+                buf.truncate(filled);
+                let batch = std::mem::take(&mut buf);
+                if jobs.send(Job { seq, batch }).is_err() {
+                    return stopped();
+                }
+                return Ok(());
+            }
+            None if filled >= max_line => {
+                // A recycled buffer: every buffer the writer frees must be taken again here, or
+                // the free list would grow by one window per window.
+                let mut out = fresh(free, filled);
+                let mut window_stats = Stats::new(stats.findings.len());
+                let (emitted, _) = filter.process_window(
+                    &buf[..filled],
+                    &mut window_scratch,
+                    &mut out,
+                    &mut window_stats,
+                );
+                buf.copy_within(emitted..filled, 0);
+                len = filled - emitted;
+                let piece = Piece::Rendered(window_stats);
+                if done
+                    .send(Done {
+                        seq,
+                        batch: out,
+                        piece,
+                    })
+                    .is_err()
+                {
+                    return stopped();
+                }
+                seq += 1;
+            }
+            None => len = filled,
+        }
+        if at_end {
+            // A partial line in hand at a signal is dropped, as in the single-threaded stream.
+            return Ok(());
+        }
+    }
+}
+
+/// A recycled buffer if one is free, else a new one, cleared, with room for `capacity` bytes.
+fn fresh(free: &Receiver<Vec<u8>>, capacity: usize) -> Vec<u8> {
+    let mut v = free.try_recv().unwrap_or_default();
+    v.clear();
+    v.reserve(capacity);
+    v
+}
