@@ -41,3 +41,20 @@ fn quote_delimited_secrets_inside_json_strings_are_redacted() {
     let text = String::from_utf8(out.stdout).expect("utf8");
     assert!(!text.contains("NmiMnfmam6iVexRN"), "the password leaked");
 }
+
+/// `windows`, "no planted secret survives": two PsExec commands on one line; the rule's greedy
+/// `[^\n]{0,300}` gap ran from the first `psexec` to the second `-p`, so the first password was
+/// never reported (on short lines too).
+#[test]
+fn two_psexec_commands_on_one_line_both_lose_their_password() {
+    let command =
+        r"cmd.exe /C PsExec.exe \\10.0.94.120 -u Administrator -p AEZE=Puw-.af cmd /c whoami";
+    let out = common::run(&[], format!("{command}  {command}\n").as_bytes());
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(!text.contains("AEZE=Puw"), "a password survived");
+    assert_eq!(
+        common::count(text.as_bytes(), b"[REDACTED:psexec-password]"),
+        2
+    );
+}

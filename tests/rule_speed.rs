@@ -5,7 +5,7 @@
 //! Speed is proven by benchmarks (`benches/rules.rs`); this test only catches a rule that is
 //! pathologically slow before it ships. To stay robust on a noisy shared machine, each rule is
 //! timed against a *reference* in the same process: the same input through a trivial rule with
-//! the same keywords (so the same candidates), best of a few runs each. A rule fails only when it
+//! the same keywords (so the same candidates), one timed run each. A rule fails only when it
 //! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor.
 //!
 //! Never prints input text: only rule ids and figures.
@@ -23,7 +23,7 @@ use logredact::rules::RuleSet;
 const MAX_SLOWDOWN: f64 = 50.0;
 /// Absolute floor in MB/s (optimised build: the gate is skipped unoptimised).
 const FLOOR_MB_S: f64 = 5.0;
-const RUNS: usize = 2;
+const RUNS: usize = 1;
 
 /// Best of `RUNS` passes of `detector` over `input`.
 fn time(detector: &Detector, input: &Adversarial) -> Duration {
@@ -87,7 +87,7 @@ fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
 
 /// A wide bounded run: on a long line every keyword hit is confirmed over a window twice the
 /// rule's maximum match length, so the 1 MB line costs hundreds of MB of regex work.
-const SLOW_PATTERN: &str = "k=([a-z0-9 =]{1,4000})!";
+const SLOW_PATTERN: &str = "k=([a-z0-9 =]{1,1000})!";
 
 /// The gate must be able to fail.
 #[test]
@@ -104,7 +104,13 @@ fn the_gate_catches_a_slow_rule() {
     .expect("slow rule loads");
     let rule = &set.rules[0];
     let detector = alone(rule);
-    let input = adversarial(rule, &detector);
+    let mut input = adversarial(rule, &detector);
+    // A 128 KiB long line is enough to show it (still windowed: over 16 KiB), and keeps this fast.
+    if let Some(long) = input.batches.last_mut() {
+        long.truncate(128 * 1024);
+        long.push(b'\n');
+    }
+    input.bytes = input.batches.iter().map(Vec::len).sum();
     let rule_time = time(&detector, &input).as_secs_f64();
     let reference_time = time(&reference_for(rule), &input).as_secs_f64();
     eprintln!(

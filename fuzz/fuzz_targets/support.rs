@@ -100,6 +100,7 @@ pub fn run_stream(
     let options = StreamOptions {
         max_line_bytes,
         read_bytes: 64 * 1024,
+        ..StreamOptions::default()
     };
     stream::run(&mut reader, &mut out, filter, options, &mut stats)
         .expect("in-memory streams cannot fail");
