@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, ErrorKind, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -495,7 +495,9 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
 }
 
 fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
-    match cmd {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let code = match cmd {
         RulesCommand::List { rules, engine } => {
             let set = load_rules(&rules)?;
             let matcher = engine::build(&set, engine).map_err(Failure::config)?;
@@ -505,15 +507,16 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
                 } else {
                     ""
                 };
-                println!(
-                    "{:<36} {:<9} {:<28} {}{every}",
+                let _ = writeln!(
+                    text,
+                    "{:<36} {:<11} {:<28} {}{every}",
                     r.id,
                     matcher.engine_of(i),
                     r.tags.join(","),
                     r.description
                 );
             }
-            Ok(0)
+            0
         }
         RulesCommand::Test {
             files,
@@ -527,19 +530,23 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
             let set = load_rules(&rules)?;
             let report = selftest::run(&set, engine).map_err(Failure::config)?;
             for f in &report.failures {
-                println!("FAIL {f}");
+                let _ = writeln!(text, "FAIL {f}");
             }
             for id in &report.thin_rules {
-                println!("warning: rule '{id}' has fewer than 2 examples or 2 negative examples");
+                let _ = writeln!(
+                    text,
+                    "warning: rule '{id}' has fewer than 2 examples or 2 negative examples"
+                );
             }
-            println!(
+            let _ = writeln!(
+                text,
                 "{} rules, {} examples: {} passed, {} failed",
                 report.rules,
                 report.examples,
                 report.examples - report.failures.len(),
                 report.failures.len()
             );
-            Ok(u8::from(!report.failures.is_empty()))
+            u8::from(!report.failures.is_empty())
         }
         RulesCommand::Check { files } => {
             let mut set = RuleSet::default();
@@ -550,9 +557,17 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
             for w in &set.warnings {
                 eprintln!("logredact: warning: {w}");
             }
-            println!("{} rules OK", set.rules.len());
-            Ok(0)
+            let _ = writeln!(text, "{} rules OK", set.rules.len());
+            0
         }
+    };
+    // `rules list | head` closes stdout early: that is not an error.
+    match io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(Failure {
+            code: 1,
+            message: format!("error writing output: {e}"),
+        }),
+        _ => Ok(code),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::validate;
 
 /// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
 /// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
-const WHOLE_LINE_LIMIT: usize = 16 * 1024;
+pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;
 
 /// The text our own redaction writes; a match touching it is never reported again.
 pub const MARKER_OPEN: &[u8] = b"[REDACTED";
@@ -49,7 +49,8 @@ pub struct Scratch {
 pub struct Detector {
     rules: RuleSet,
     matcher: Box<dyn Matcher>,
-    /// Rules with no keyword: confirmed on every line.
+    /// Rules the matcher reports nothing for (no keyword, and not run by Hyperscan): confirmed on
+    /// every line.
     every_line: Vec<u32>,
     /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
     generic: Vec<bool>,
@@ -58,7 +59,10 @@ pub struct Detector {
 impl Detector {
     pub fn new(rules: RuleSet, matcher: Box<dyn Matcher>) -> Self {
         let every_line = (0..rules.rules.len() as u32)
-            .filter(|&i| rules.rules[i as usize].runs_on_every_line())
+            .filter(|&i| {
+                rules.rules[i as usize].runs_on_every_line()
+                    && !matcher.reports_rule_without_keywords(i as usize)
+            })
             .collect();
         let generic = rules
             .rules

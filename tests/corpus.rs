@@ -59,7 +59,7 @@ fn load() -> Option<Vec<Example>> {
     Some(out)
 }
 
-fn redact(filter: &Filter, text: &str) -> Vec<u8> {
+fn redact(filter: &Filter, text: &str) -> (Vec<u8>, Stats) {
     let mut stats = Stats::new(filter.detector().rules().rules.len());
     let mut out = Vec::new();
     stream::run(
@@ -70,7 +70,25 @@ fn redact(filter: &Filter, text: &str) -> Vec<u8> {
         &mut stats,
     )
     .expect("in-memory stream");
-    out
+    (out, stats)
+}
+
+/// The rule file (`patterns/<family>.toml`) of the rule that found most in `stats`.
+fn our_family(filter: &Filter, stats: &Stats) -> String {
+    let rules = &filter.detector().rules().rules;
+    let best = (0..rules.len())
+        .filter(|&i| stats.findings[i] > 0)
+        .max_by_key(|&i| stats.findings[i]);
+    best.map_or_else(
+        || "format (key names, key blocks)".to_string(),
+        |i| {
+            let origin = &rules[i].origin;
+            origin
+                .trim_start_matches("patterns/")
+                .trim_end_matches(".toml")
+                .to_string()
+        },
+    )
 }
 
 /// `np.aws.2` → `aws`.
@@ -108,8 +126,10 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
     let mut missed = Vec::new();
     let mut false_positives = Vec::new();
     let mut deliberate = 0;
+    let mut by_our_family: BTreeMap<String, usize> = BTreeMap::new();
     for e in &examples {
-        let changed = redact(&filter, &e.text) != e.text.as_bytes();
+        let (out, stats) = redact(&filter, &e.text);
+        let changed = out != e.text.as_bytes();
         let tally = families.entry(family(&e.rule_id).to_string()).or_default();
         if e.positive {
             if !e.default_ruleset {
@@ -118,6 +138,9 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
             tally.positives += 1;
             if changed {
                 tally.redacted += 1;
+                *by_our_family
+                    .entry(our_family(&filter, &stats))
+                    .or_default() += 1;
             } else {
                 missed.push(e.rule_id.clone());
             }
@@ -167,6 +190,10 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
         total.negatives,
         fp_rate * 100.0
     );
+    println!("redacted positives by the logredact rule family that found them:");
+    for (name, n) in &by_our_family {
+        println!("  {name:<32} {n:>4}");
+    }
     // Rule ids only: the corpus texts may hold once-real credentials and are never printed.
     println!("missed positives (rule ids): {missed:?}");
     println!("changed negatives (rule ids): {false_positives:?}");

@@ -151,3 +151,23 @@ fn enable_and_disable_select_rules() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn rules_list_into_a_closed_pipe_ends_quietly() {
+    // The reader is gone before logredact writes: its write meets EPIPE for certain.
+    let script = format!(
+        "{{ sleep 0.3; {} rules list; }} | true; echo ${{PIPESTATUS[0]}}",
+        common::BIN
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("bash");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -28,9 +28,18 @@ pub struct KeywordMatcher {
 
 impl KeywordMatcher {
     pub fn new(rules: &RuleSet) -> Result<Self, String> {
+        Self::for_rules(rules, |_| true)
+    }
+
+    /// A prefilter for the rules of `rules` that `include` selects (by index); candidates keep
+    /// their index in `rules`. The Hyperscan engine uses it for the rules Hyperscan rejects.
+    pub fn for_rules(rules: &RuleSet, include: impl Fn(usize) -> bool) -> Result<Self, String> {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
+            if !include(index) {
+                continue;
+            }
             for kw in &rule.keywords {
                 let kw = kw.to_ascii_lowercase();
                 let slot = keywords.iter().position(|k| *k == kw).unwrap_or_else(|| {

@@ -10,8 +10,18 @@
 //! much costs speed; reporting too little loses a secret. Both engines must lead to identical
 //! findings; `tests/engines.rs` checks it.
 
+#[cfg(feature = "hyperscan")]
+mod hs_build;
+#[cfg(feature = "hyperscan")]
+mod hs_cache;
+#[cfg(feature = "hyperscan")]
+mod hs_compat;
+#[cfg(feature = "hyperscan")]
+pub mod hyperscan;
 mod keyword;
 
+#[cfg(feature = "hyperscan")]
+pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
 pub use keyword::KeywordMatcher;
 
 use crate::rules::RuleSet;
@@ -38,6 +48,13 @@ pub trait Matcher: Send + Sync {
         let _ = rule;
         self.name()
     }
+
+    /// Whether this engine reports candidates for rule `rule` although it has no keywords (it
+    /// evaluates the rule's regex itself), so `detect` need not try that rule on every line.
+    fn reports_rule_without_keywords(&self, rule: usize) -> bool {
+        let _ = rule;
+        false
+    }
 }
 
 /// Which engine the user asked for.
@@ -52,12 +69,33 @@ pub enum EngineChoice {
     Regex,
 }
 
-/// Builds the matcher for `rules`.
+/// Whether this build contains the Hyperscan engine (cargo feature `hyperscan`).
+pub const HYPERSCAN_COMPILED_IN: bool = cfg!(feature = "hyperscan");
+
+/// Builds the matcher for `rules`. `Auto` prefers Hyperscan when it is compiled in and falls back
+/// to the pure-Rust engine, with a warning on stderr, if no Hyperscan database can be built.
 pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
     match choice {
-        EngineChoice::Auto | EngineChoice::Regex => Ok(Box::new(KeywordMatcher::new(rules)?)),
-        EngineChoice::Hyperscan => Err(
-            "this logredact was built without the Hyperscan engine; rebuild with `--features hyperscan` or use --engine regex".into(),
-        ),
+        EngineChoice::Regex => Ok(Box::new(KeywordMatcher::new(rules)?)),
+        EngineChoice::Hyperscan => build_hyperscan(rules),
+        EngineChoice::Auto if HYPERSCAN_COMPILED_IN => match build_hyperscan(rules) {
+            Ok(matcher) => Ok(matcher),
+            Err(why) => {
+                eprintln!("logredact: warning: {why}; using the pure-Rust engine");
+                Ok(Box::new(KeywordMatcher::new(rules)?))
+            }
+        },
+        EngineChoice::Auto => Ok(Box::new(KeywordMatcher::new(rules)?)),
     }
+}
+
+#[cfg(feature = "hyperscan")]
+fn build_hyperscan(rules: &RuleSet) -> Result<Box<dyn Matcher>, String> {
+    let matcher = HyperscanMatcher::new(rules, &HyperscanOptions::from_env())?;
+    Ok(Box::new(matcher))
+}
+
+#[cfg(not(feature = "hyperscan"))]
+fn build_hyperscan(_rules: &RuleSet) -> Result<Box<dyn Matcher>, String> {
+    Err("this logredact was built without the Hyperscan engine; rebuild with `--features hyperscan` or use --engine regex".into())
 }
