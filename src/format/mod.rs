@@ -127,21 +127,18 @@ impl Structure {
 
     /// Whether the key that ends at the quote at `quote` (as in `"key":` or `\"key\":`) names a
     /// secret.
+    /// JSON nested in a string nested in a string… escapes its quotes with 1, 3, 7… backslashes;
+    /// all of them are skipped, so a secret-named key triggers at every depth that is decoded.
     fn names_secret(&self, batch: &[u8], quote: usize) -> bool {
-        let end = if quote > 0 && batch[quote - 1] == b'\\' {
-            quote - 1
-        } else {
-            quote
-        };
+        let mut end = quote;
+        while end > 0 && batch[end - 1] == b'\\' {
+            end -= 1;
+        }
         let from = end.saturating_sub(keys::MAX_KEY_LEN + 2);
         let Some(open) = memchr::memrchr(b'"', &batch[from..end]) else {
             return false;
         };
-        let mut key = &batch[from + open + 1..end];
-        if key.last() == Some(&b'\\') {
-            key = &key[..key.len() - 1];
-        }
-        self.keys.is_secret(key)
+        self.keys.is_secret(&batch[from + open + 1..end])
     }
 
     /// Redacts one `line` (no newline) whose batch findings are `findings` (offsets relative to
