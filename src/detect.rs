@@ -43,6 +43,8 @@ pub struct Scratch {
     /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
     last_line_of_rule: Vec<u64>,
     line_number: u64,
+    /// Confirmation windows of a long line, per rule.
+    windows: Vec<(u32, Range<usize>)>,
 }
 
 /// The rules plus the engine that finds their candidates.
@@ -93,6 +95,7 @@ impl Detector {
             markers: Vec::new(),
             last_line_of_rule: vec![0; self.rules.rules.len()],
             line_number: 0,
+            windows: Vec::new(),
         }
     }
 
@@ -149,21 +152,48 @@ impl Detector {
         }
 
         scratch.line_number += 1;
-        for c in candidates {
-            let rule = &self.rules.rules[c.rule as usize];
-            let window = if line.len() <= WHOLE_LINE_LIMIT {
+        if line.len() <= WHOLE_LINE_LIMIT {
+            for c in candidates {
                 // One confirmation per rule and line, however many keyword hits it had.
                 let last = &mut scratch.last_line_of_rule[c.rule as usize];
-                if *last == scratch.line_number {
-                    continue;
+                if *last != scratch.line_number {
+                    *last = scratch.line_number;
+                    self.confirm(
+                        c.rule,
+                        text,
+                        line.clone(),
+                        line.clone(),
+                        scratch,
+                        &mut found,
+                    );
                 }
-                *last = scratch.line_number;
-                line.clone()
-            } else {
-                let reach = rule.max_match_len + 64;
-                c.at.saturating_sub(reach).max(line.start)..(c.at + reach).min(line.end)
-            };
-            self.confirm(c.rule, text, line.clone(), window, scratch, &mut found);
+            }
+        } else {
+            // A window around each hit, merged per rule where they overlap: a megabyte line
+            // packed with hits costs one pass per rule, not one window per hit.
+            let mut windows = std::mem::take(&mut scratch.windows);
+            windows.clear();
+            for c in candidates {
+                let reach = self.rules.rules[c.rule as usize].max_match_len + 64;
+                let window =
+                    c.at.saturating_sub(reach).max(line.start)..(c.at + reach).min(line.end);
+                windows.push((c.rule, window));
+            }
+            windows.sort_unstable_by_key(|(rule, w)| (*rule, w.start));
+            let mut i = 0;
+            while i < windows.len() {
+                let (rule, mut window) = windows[i].clone();
+                i += 1;
+                while let Some((_, next)) = windows
+                    .get(i)
+                    .filter(|(r, w)| *r == rule && w.start <= window.end)
+                {
+                    window.end = window.end.max(next.end);
+                    i += 1;
+                }
+                self.confirm(rule, text, line.clone(), window, scratch, &mut found);
+            }
+            scratch.windows = windows;
         }
         merge_overlapping(&mut found, &self.generic);
         out.extend_from_slice(&found);
