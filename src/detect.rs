@@ -47,6 +47,13 @@ pub struct Scratch {
     windows: Vec<(u32, Range<usize>)>,
 }
 
+impl Scratch {
+    /// Offsets of the engine's candidates in the text of the last [`Detector::find`], sorted.
+    pub fn candidate_offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.candidates.iter().map(|c| c.at)
+    }
+}
+
 /// The rules plus the engine that finds their candidates.
 pub struct Detector {
     rules: RuleSet,

@@ -134,6 +134,32 @@ impl Filter {
         self.detector.find(batch, detect, &mut scanned.findings);
         scanned.triggers.clear();
         self.structure.trigger_offsets(batch, &mut scanned.triggers);
+        if self.structure.format().reads_json() {
+            self.trigger_escaped_quotes(batch, detect, &mut scanned.triggers);
+        }
+    }
+
+    /// In a JSON line, `\"` hides quote-delimited secrets (`NetworkCredential("u", "pw")`) from
+    /// rules run on the raw line. A line with such an escape and an engine candidate is sent to
+    /// the structured path, which decodes its strings and searches them again.
+    fn trigger_escaped_quotes(&self, batch: &[u8], detect: &Scratch, triggers: &mut Vec<usize>) {
+        let before = triggers.len();
+        let mut checked_until = 0;
+        for at in detect.candidate_offsets() {
+            if at < checked_until || at >= batch.len() {
+                continue;
+            }
+            let start = memrchr(b'\n', &batch[..at]).map_or(0, |p| p + 1);
+            let end = memchr(b'\n', &batch[at..]).map_or(batch.len(), |p| at + p);
+            if memchr::memmem::find(&batch[start..end], b"\\\"").is_some() {
+                triggers.push(at);
+            }
+            checked_until = end + 1;
+        }
+        if triggers.len() > before {
+            triggers.sort_unstable();
+            triggers.dedup();
+        }
     }
 
     /// The stateful half of [`Filter::process_lines`], run in batch order: redacts `batch` given

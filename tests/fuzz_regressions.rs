@@ -29,14 +29,14 @@ fn secret_named_keys_trigger_at_every_embedding_depth() {
 /// `json_lines`, "no planted secret survives": a rule whose regex needs a literal `"` (here
 /// `NetworkCredential("user", "password")`) cannot match the raw JSON line, where the quotes are
 /// escaped (`\"`), and a line with no other trigger is never decoded. Docker json-file lines of
-/// .NET apps leak this way. Not fixed here: the fix (decode lines with `\"` that have a keyword
-/// hit) belongs to the filter's fast path; see the torture branch report.
+/// .NET apps leak this way. Fixed in the filter's fast path for the keyword engine: a JSON line
+/// with `\"` and an engine candidate is decoded and searched again. The Hyperscan engine reports
+/// only real regex matches, so it has no candidate on such a line: still open (issue 8 note).
 #[test]
-#[ignore = "known leak: escaped quotes hide quote-delimited secrets from raw-line rules (reported to the lead)"]
 fn quote_delimited_secrets_inside_json_strings_are_redacted() {
     let message = "new NetworkCredential(\"mailer@shop.test\", \"NmiMnfmam6iVexRN\");\n";
     let line = serde_json::json!({ "log": message, "stream": "stdout" }).to_string();
-    let out = common::run(&[], format!("{line}\n").as_bytes());
+    let out = common::run(&["--engine", "regex"], format!("{line}\n").as_bytes());
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf8");
     assert!(!text.contains("NmiMnfmam6iVexRN"), "the password leaked");

@@ -325,7 +325,7 @@ impl Structure {
 
 impl Format {
     /// Whether lines may be JSON objects in this format.
-    fn reads_json(self) -> bool {
+    pub(crate) fn reads_json(self) -> bool {
         !matches!(self, Format::Text | Format::Logfmt)
     }
 }
