@@ -4,11 +4,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{count, fixture, run, run_fixture, BIN};
+use common::{count, fixture, run, run_fixture, spawn_fixture, BIN};
 
 const TOKEN: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
 
@@ -82,19 +82,7 @@ fn each_line_is_flushed_before_waiting_for_more_input() {
 }
 
 fn flushes_each_line(threads: &str) {
-    let rules = fixture("rules.toml");
-    let mut child = Command::new(BIN)
-        .args([
-            "--no-default-rules",
-            "--rules",
-            &rules,
-            "--threads",
-            threads,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_fixture(&["--threads", threads]);
     let mut stdin = child.stdin.take().expect("stdin");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
@@ -162,19 +150,7 @@ fn a_64_mib_line_stays_under_64_mib_of_memory() {
 }
 
 fn a_64_mib_line_with_threads(threads: &str) {
-    let rules = fixture("rules.toml");
-    let mut child = Command::new(BIN)
-        .args([
-            "--no-default-rules",
-            "--rules",
-            &rules,
-            "--threads",
-            threads,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_fixture(&["--threads", threads]);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = child.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {
@@ -347,13 +323,7 @@ fn output_is_idempotent() {
 /// order — nothing read is half-written or dropped from the middle.
 #[test]
 fn sigterm_mid_stream_writes_only_whole_lines_in_order() {
-    let rules = fixture("rules.toml");
-    let mut child = Command::new(BIN)
-        .args(["--no-default-rules", "--rules", &rules])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_fixture(&[]);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = child.stdout.take().expect("stdout");
     let writer = std::thread::spawn(move || {

@@ -51,3 +51,15 @@ pub fn count(hay: &[u8], needle: &[u8]) -> usize {
     }
     n
 }
+
+/// Starts logredact with only the test fixture rules plus `extra`, stdin and stdout piped.
+pub fn spawn_fixture(extra: &[&str]) -> std::process::Child {
+    let rules = fixture("rules.toml");
+    Command::new(BIN)
+        .args(["--no-default-rules", "--rules", &rules])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn logredact")
+}
