@@ -142,4 +142,60 @@ mod tests {
     fn keywords_are_ascii_case_insensitive() {
         assert_eq!(rules_hit(TWO, "TOKEN"), vec![0]);
     }
+
+    /// Every occurrence of every keyword (any case, anywhere, overlapping or not) gets a
+    /// candidate for each of its rules within the longest keyword containing it (the contract
+    /// `detect` relies on): checked against a naive search.
+    #[test]
+    fn every_keyword_occurrence_gets_a_candidate_for_its_rules() {
+        use proptest::prelude::*;
+        let set = RuleSet::builtin().unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        let longest = set
+            .rules
+            .iter()
+            .flat_map(|r| &r.keywords)
+            .map(String::len)
+            .max()
+            .unwrap();
+        let keywords: Vec<String> = set
+            .rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        let pieces = prop::collection::vec(
+            prop_oneof![
+                prop::sample::select(keywords.clone()),
+                "[ a-zA-Z0-9_=:.-]{0,6}",
+            ],
+            0..12,
+        );
+        let mixed_case = (pieces, any::<u64>()).prop_map(|(pieces, seed)| {
+            let mut bits = seed;
+            let mut text = pieces.concat().into_bytes();
+            for b in &mut text {
+                if bits & 1 == 1 {
+                    *b = b.to_ascii_uppercase();
+                }
+                bits = bits.rotate_right(1);
+            }
+            text
+        });
+        proptest!(|(text in mixed_case)| {
+            let mut out = Vec::new();
+            m.candidates(&text, &mut out);
+            let lower = text.to_ascii_lowercase();
+            for (index, rule) in set.rules.iter().enumerate() {
+                for kw in &rule.keywords {
+                    let kw = kw.to_ascii_lowercase().into_bytes();
+                    for at in (0..lower.len()).filter(|&at| lower[at..].starts_with(&kw)) {
+                        let found = out
+                            .iter()
+                            .any(|c| c.rule == index as u32 && c.at.abs_diff(at) < longest);
+                        prop_assert!(found, "rule {} keyword at {}", rule.id, at);
+                    }
+                }
+            }
+        });
+    }
 }
