@@ -436,7 +436,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         message: format!("cannot install signal handlers: {e}"),
     })?;
     let threads = scan_threads(args.threads);
-    let run_one = |input: &mut dyn Read, stats: &mut Stats| {
+    let run_one = |input: &mut dyn Read, options: StreamOptions, stats: &mut Stats| {
         if threads > 1 {
             stream::parallel::run(
                 input,
@@ -460,14 +460,18 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     };
     let mut result = Ok(());
     if files.is_empty() {
-        result = run_one(&mut io::stdin().lock(), &mut stats);
+        let options = StreamOptions {
+            more_waiting: stream::stdin_ready,
+            ..options
+        };
+        result = run_one(&mut io::stdin().lock(), options, &mut stats);
     } else {
         for path in files {
             let mut input = File::open(path).map_err(|e| Failure {
                 code: 1,
                 message: format!("{}: {e}", path.display()),
             })?;
-            result = run_one(&mut input, &mut stats);
+            result = run_one(&mut input, options, &mut stats);
             if result.is_err() || shutdown.requested() {
                 break;
             }

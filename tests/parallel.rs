@@ -30,22 +30,31 @@ fn options(read_bytes: usize) -> StreamOptions {
     }
 }
 
+/// Options that always read on (as if input kept pouring in) until a batch holds `read_bytes`.
+fn reading_on(read_bytes: usize) -> StreamOptions {
+    StreamOptions {
+        more_waiting: || true,
+        ..options(read_bytes)
+    }
+}
+
 fn single(input: &[u8], read_bytes: usize) -> (Vec<u8>, Stats) {
+    single_with(input, options(read_bytes))
+}
+
+fn single_with(input: &[u8], options: StreamOptions) -> (Vec<u8>, Stats) {
     let f = filter();
     let mut stats = Stats::new(f.detector().rules().rules.len());
     let mut out = Vec::new();
-    stream::run(
-        &mut &input[..],
-        &mut out,
-        f,
-        options(read_bytes),
-        &mut stats,
-    )
-    .expect("stream");
+    stream::run(&mut &input[..], &mut out, f, options, &mut stats).expect("stream");
     (out, stats)
 }
 
 fn threaded(input: &[u8], read_bytes: usize, threads: usize) -> (Vec<u8>, Stats) {
+    threaded_with(input, options(read_bytes), threads)
+}
+
+fn threaded_with(input: &[u8], options: StreamOptions, threads: usize) -> (Vec<u8>, Stats) {
     let f = filter();
     let mut stats = Stats::new(f.detector().rules().rules.len());
     let mut out = Vec::new();
@@ -53,7 +62,7 @@ fn threaded(input: &[u8], read_bytes: usize, threads: usize) -> (Vec<u8>, Stats)
         &mut &input[..],
         &mut out,
         f,
-        options(read_bytes),
+        options,
         &mut stats,
         &Shutdown::never(),
         threads,
@@ -93,6 +102,111 @@ proptest! {
         prop_assert_eq!(s1.lines, s2.lines);
         prop_assert_eq!(s1.bytes, s2.bytes);
         prop_assert_eq!(s1.total_findings(), s2.total_findings());
+    }
+
+    /// Reading on while input is waiting changes batch sizes only: never the output or counts.
+    #[test]
+    fn reading_on_changes_nothing_but_batch_sizes(input in pieces(), read in 64usize..3000, threads in 2usize..5) {
+        let (expected, s1) = single(&input, read);
+        for (got, s2) in [
+            single_with(&input, reading_on(read)),
+            threaded_with(&input, reading_on(read), threads),
+        ] {
+            prop_assert!(got == expected, "outputs differ");
+            prop_assert_eq!(s1.lines, s2.lines);
+            prop_assert_eq!(s1.total_findings(), s2.total_findings());
+        }
+    }
+}
+
+/// Input that arrives as "two lines and a half", then "a bit more of the half" while more
+/// seems to be waiting, then nothing for a while: the two complete lines must be out before
+/// the stream waits for the rest of the half line.
+mod reading_on_never_holds_complete_lines {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    static MORE_WAITING: AtomicBool = AtomicBool::new(false);
+    const COMPLETE: &[u8] = b"first line\nsecond line\n";
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Hands out "two lines and a half", then "more", and before the third read (where a real
+    /// pipe would block) waits up to 5 s for the complete lines to have been written.
+    struct Script {
+        reads: usize,
+        written: Shared,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads += 1;
+            let chunk: &[u8] = match self.reads {
+                1 => {
+                    MORE_WAITING.store(true, Ordering::SeqCst);
+                    b"first line\nsecond line\nthe ha"
+                }
+                2 => {
+                    MORE_WAITING.store(false, Ordering::SeqCst);
+                    b"lf"
+                }
+                3 => {
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    while !self.written.0.lock().expect("lock").starts_with(COMPLETE) {
+                        assert!(Instant::now() < deadline, "complete lines held back");
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    b" line\n"
+                }
+                _ => b"",
+            };
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    fn options() -> StreamOptions {
+        StreamOptions {
+            more_waiting: || MORE_WAITING.load(Ordering::SeqCst),
+            ..super::options(4096)
+        }
+    }
+
+    #[test]
+    fn single_threaded_and_parallel() {
+        let f = filter();
+        let expected = b"first line\nsecond line\nthe half line\n";
+        for threads in [1, 3] {
+            let written = Shared::default();
+            let mut input = Script {
+                reads: 0,
+                written: written.clone(),
+            };
+            let mut stats = Stats::new(f.detector().rules().rules.len());
+            let result = if threads == 1 {
+                stream::run(&mut input, &mut written.clone(), f, options(), &mut stats)
+            } else {
+                let (never, out) = (Shutdown::never(), written.clone());
+                parallel::run(&mut input, out, f, options(), &mut stats, &never, threads)
+            };
+            result.expect("stream");
+            assert_eq!(written.0.lock().expect("lock").as_slice(), expected);
+            assert_eq!(stats.lines, 3, "threads {threads}");
+        }
     }
 }
 

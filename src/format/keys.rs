@@ -42,8 +42,10 @@ const SUFFIX_ONLY: &[&str] = &["password", "passwd", "secret", "apikey", "passph
 #[derive(Debug, Clone)]
 pub struct SecretKeys {
     names: Vec<String>,
-    /// Which bytes end some name: most keys are rejected on their last byte alone.
-    last_bytes: [bool; 256],
+    /// Bit `256 * a + b` is set when some name ends in the normalised bytes `a b`: this runs
+    /// for every key of every JSON line, and nearly all keys (`time`, `level`, `msg`, `log`,
+    /// `stream`…) are rejected on their last two bytes alone.
+    last_pairs: Box<[u64; 1024]>,
 }
 
 impl SecretKeys {
@@ -53,23 +55,40 @@ impl SecretKeys {
         names.extend(extra.iter().map(|n| normalise(n.as_bytes())));
         names.sort();
         names.dedup();
-        let mut last_bytes = [false; 256];
+        let mut last_pairs = Box::new([0u64; 1024]);
         for n in &names {
-            if let Some(&b) = n.as_bytes().last() {
-                last_bytes[b as usize] = true;
+            let pairs: Vec<usize> = match *n.as_bytes() {
+                [] => Vec::new(),
+                // A one-byte name ends any key whose last byte it is.
+                [b] => (0..=255).map(|a| 256 * a + usize::from(b)).collect(),
+                [.., a, b] => vec![256 * usize::from(a) + usize::from(b)],
+            };
+            for pair in pairs {
+                last_pairs[pair >> 6] |= 1 << (pair & 63);
             }
         }
-        SecretKeys { names, last_bytes }
+        SecretKeys { names, last_pairs }
+    }
+
+    /// Whether some name may end a key that ends with `tail` (raw key text, at least its last
+    /// two bytes): the cheap test that rejects nearly every key.
+    pub fn may_end_a_name(&self, tail: &[u8]) -> bool {
+        let (a, b) = match *tail {
+            [.., a, b] => (normalise_byte(a), normalise_byte(b)),
+            [b] => (0, normalise_byte(b)),
+            [] => return false,
+        };
+        // A one-byte key reads as `0 b`: only one-byte names (which set every `_ b`) match it.
+        let pair = 256 * usize::from(a) + usize::from(b);
+        self.last_pairs[pair >> 6] & (1 << (pair & 63)) != 0
     }
 
     /// Whether a key (decoded JSON key text) names a secret.
     pub fn is_secret(&self, key: &[u8]) -> bool {
         // Normalised on the stack: this runs for every key of every JSON line on the fast path.
         let mut buf = [0u8; MAX_KEY_LEN];
-        match key.last() {
-            Some(&b) if key.len() <= MAX_KEY_LEN && self.last_bytes[normalise_byte(b) as usize] => {
-            }
-            _ => return false,
+        if key.len() > MAX_KEY_LEN || !self.may_end_a_name(key) {
+            return false;
         }
         for (slot, &b) in buf.iter_mut().zip(key) {
             *slot = normalise_byte(b);
@@ -131,6 +150,18 @@ mod tests {
             "compass",
         ] {
             assert!(!k.is_secret(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_two_byte_gate_never_rejects_a_secret_name() {
+        let k = SecretKeys::new(&["q".to_string(), "X-Sig".to_string()]);
+        for name in SECRET_KEY_NAMES.iter().chain(&["q", "x-sig", "my_q", "Q"]) {
+            assert!(k.may_end_a_name(name.as_bytes()), "{name}");
+            assert!(k.is_secret(name.to_ascii_uppercase().as_bytes()), "{name}");
+        }
+        for common in ["time", "level", "msg", "log", "stream", "ts", "logger"] {
+            assert!(!k.may_end_a_name(common.as_bytes()), "{common}");
         }
     }
 }

@@ -134,6 +134,9 @@ impl Structure {
         while end > 0 && batch[end - 1] == b'\\' {
             end -= 1;
         }
+        if !self.keys.may_end_a_name(&batch[end.saturating_sub(2)..end]) {
+            return false;
+        }
         let from = end.saturating_sub(keys::MAX_KEY_LEN + 2);
         let Some(open) = memchr::memrchr(b'"', &batch[from..end]) else {
             return false;

@@ -242,6 +242,9 @@ fn read_batches(
     let mut seq = 0u64;
     let mut buf = fresh(free, read_bytes);
     let mut len = 0;
+    // While reading on (see `StreamOptions::more_waiting`): where the complete lines in
+    // `buf[..len]` end.
+    let mut complete_to = 0;
     // A send fails only when the writer stopped (its error is what the caller reports).
     let stopped = || Ok(());
     loop {
@@ -261,8 +264,27 @@ fn read_batches(
         progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         let filled = len + n;
         let at_end = n == 0 || shutdown.requested();
-        match memrchr(b'\n', &buf[len..filled]).map(|p| len + p + 1) {
-            Some(end) => {
+        let complete = memrchr(b'\n', &buf[len..filled]).map_or(complete_to, |nl| len + nl + 1);
+        if !at_end && filled < read_bytes && (options.more_waiting)() {
+            (complete_to, len) = (complete, filled);
+            continue;
+        }
+        complete_to = 0;
+        match complete {
+            _ if n == 0 && filled > 0 && !shutdown.requested() => {
+                // End of input: everything in hand is the last batch (its last line may lack
+                // a newline).
+                if buf[filled - 1] != b'\n' {
+                    stats.lines += 1;
+                }
+                buf.truncate(filled);
+                let batch = std::mem::take(&mut buf);
+                if jobs.send(Job { seq, batch }).is_err() {
+                    return stopped();
+                }
+                return Ok(());
+            }
+            end if end > 0 => {
                 let mut next = fresh(free, read_bytes + filled - end);
                 next.extend_from_slice(&buf[end..filled]);
                 len = filled - end;
@@ -273,17 +295,7 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            None if n == 0 && filled > 0 && !shutdown.requested() => {
-                // The last line, without a newline: a batch of its own.
-                stats.lines += 1;
-                buf.truncate(filled);
-                let batch = std::mem::take(&mut buf);
-                if jobs.send(Job { seq, batch }).is_err() {
-                    return stopped();
-                }
-                return Ok(());
-            }
-            None if filled >= max_line => {
+            _ if filled >= max_line => {
                 // A recycled buffer: every buffer the writer frees must be taken again here, or
                 // the free list would grow by one window per window.
                 let mut out = fresh(free, filled);
@@ -309,7 +321,7 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            None => len = filled,
+            _ => len = filled,
         }
         if at_end {
             // A partial line in hand at a signal is dropped, as in the single-threaded stream.
