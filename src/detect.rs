@@ -6,11 +6,12 @@
 //! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use memchr::{memchr, memmem, memrchr};
 use regex::bytes::CaptureLocations;
 
-use crate::engine::{Candidate, Matcher};
+use crate::engine::{Candidate, KeywordMatcher, Matcher};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
 use crate::validate;
 
@@ -63,6 +64,9 @@ pub struct Detector {
     every_line: Vec<u32>,
     /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
     generic: Vec<bool>,
+    /// For [`Detector::may_match_in`]: every keyword, built on first use (`None` if it cannot
+    /// be built, or some rule has no keyword: then any text may match).
+    keywords: OnceLock<Option<KeywordMatcher>>,
 }
 
 impl Detector {
@@ -83,7 +87,21 @@ impl Detector {
             matcher,
             every_line,
             generic,
+            keywords: OnceLock::new(),
         }
+    }
+
+    /// Whether some rule may match in `text`: one of the rules' keywords occurs in it (ASCII
+    /// case-insensitive), or a rule has no keyword at all. For callers that search a text the
+    /// engine did not see (a decoded JSON string) only when it may hold something.
+    pub fn may_match_in(&self, text: &[u8]) -> bool {
+        let keywords = self.keywords.get_or_init(|| {
+            let every_rule_has_one = self.rules.rules.iter().all(|r| !r.keywords.is_empty());
+            every_rule_has_one
+                .then(|| KeywordMatcher::new(&self.rules).ok())
+                .flatten()
+        });
+        keywords.as_ref().map_or(true, |k| k.occurs_in(text))
     }
 
     pub fn rules(&self) -> &RuleSet {

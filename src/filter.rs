@@ -10,7 +10,7 @@
 //! key, a JSON escape, a `-----BEGIN` line) or inside an open private-key block go to
 //! [`Structure::redact_line`]; all other lines are copied untouched.
 
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memmem, memrchr};
 
 use crate::detect::{Detector, Finding, Scratch};
 use crate::format::pem::PemState;
@@ -140,8 +140,10 @@ impl Filter {
     }
 
     /// In a JSON line, `\"` hides quote-delimited secrets (`NetworkCredential("u", "pw")`) from
-    /// rules run on the raw line. A line with such an escape and an engine candidate is sent to
-    /// the structured path, which decodes its strings and searches them again.
+    /// rules run on the raw line. A line with such an escape that may hold a secret is sent to
+    /// the structured path, which decodes its strings and searches them again. "May hold": an
+    /// engine candidate in the line; and, for an engine whose candidates are regex matches (which
+    /// the escape may have prevented), a rule keyword in the line.
     fn trigger_escaped_quotes(&self, batch: &[u8], detect: &Scratch, triggers: &mut Vec<usize>) {
         let before = triggers.len();
         let mut checked_until = 0;
@@ -149,12 +151,24 @@ impl Filter {
             if at < checked_until || at >= batch.len() {
                 continue;
             }
-            let start = memrchr(b'\n', &batch[..at]).map_or(0, |p| p + 1);
-            let end = memchr(b'\n', &batch[at..]).map_or(batch.len(), |p| at + p);
-            if memchr::memmem::find(&batch[start..end], b"\\\"").is_some() {
+            let line = line_around(batch, at);
+            if memmem::find(&batch[line.clone()], b"\\\"").is_some() {
                 triggers.push(at);
             }
-            checked_until = end + 1;
+            checked_until = line.end + 1;
+        }
+        if !self.detector.matcher().candidates_mark_keywords() {
+            let mut checked_until = 0;
+            for at in memmem::find_iter(batch, b"\\\"") {
+                if at < checked_until {
+                    continue;
+                }
+                let line = line_around(batch, at);
+                if self.detector.may_match_in(&batch[line.clone()]) {
+                    triggers.push(at);
+                }
+                checked_until = line.end + 1;
+            }
         }
         if triggers.len() > before {
             triggers.sort_unstable();
@@ -355,4 +369,11 @@ impl Filter {
         self.redactor.apply(&window[..cut], findings, out);
         (cut, !findings.is_empty())
     }
+}
+
+/// The line of `batch` holding offset `at`, without its newline.
+fn line_around(batch: &[u8], at: usize) -> std::ops::Range<usize> {
+    let start = memrchr(b'\n', &batch[..at]).map_or(0, |p| p + 1);
+    let end = memchr(b'\n', &batch[at..]).map_or(batch.len(), |p| at + p);
+    start..end
 }

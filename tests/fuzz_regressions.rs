@@ -29,17 +29,28 @@ fn secret_named_keys_trigger_at_every_embedding_depth() {
 /// `json_lines`, "no planted secret survives": a rule whose regex needs a literal `"` (here
 /// `NetworkCredential("user", "password")`) cannot match the raw JSON line, where the quotes are
 /// escaped (`\"`), and a line with no other trigger is never decoded. Docker json-file lines of
-/// .NET apps leak this way. Fixed in the filter's fast path for the keyword engine: a JSON line
-/// with `\"` and an engine candidate is decoded and searched again. The Hyperscan engine reports
-/// only real regex matches, so it has no candidate on such a line: still open (issue 8 note).
+/// .NET apps leak this way. Fixed in the filter's fast path: a JSON line with `\"` and an engine
+/// candidate, or (Hyperscan, whose candidates are regex matches) a rule keyword, is decoded and
+/// searched again.
 #[test]
 fn quote_delimited_secrets_inside_json_strings_are_redacted() {
     let message = "new NetworkCredential(\"mailer@shop.test\", \"NmiMnfmam6iVexRN\");\n";
     let line = serde_json::json!({ "log": message, "stream": "stdout" }).to_string();
-    let out = common::run(&["--engine", "regex"], format!("{line}\n").as_bytes());
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).expect("utf8");
-    assert!(!text.contains("NmiMnfmam6iVexRN"), "the password leaked");
+    let engines: &[&str] = match cfg!(feature = "hyperscan") {
+        true => &["regex", "hyperscan"],
+        false => &["regex"],
+    };
+    for engine in engines {
+        let out = common::run(&["--engine", engine], format!("{line}\n").as_bytes());
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).expect("utf8");
+        assert!(
+            !text.contains("NmiMnfmam6iVexRN"),
+            "{engine}: the password leaked"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(text.trim_end()).expect("JSON");
+        assert!(parsed.is_object(), "{engine}");
+    }
 }
 
 /// `windows`, "no planted secret survives": two PsExec commands on one line; the rule's greedy

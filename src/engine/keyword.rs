@@ -82,9 +82,22 @@ impl KeywordMatcher {
     }
 }
 
+impl KeywordMatcher {
+    /// Whether any keyword occurs in `haystack`.
+    pub fn occurs_in(&self, haystack: &[u8]) -> bool {
+        self.automaton
+            .as_ref()
+            .is_some_and(|ac| ac.is_match(haystack))
+    }
+}
+
 impl Matcher for KeywordMatcher {
     fn name(&self) -> &'static str {
         "regex"
+    }
+
+    fn candidates_mark_keywords(&self) -> bool {
+        true
     }
 
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {

@@ -43,6 +43,12 @@ pub trait Matcher: Send + Sync {
     /// Appends the candidates found in `haystack` to `out`, in any order.
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>);
 
+    /// Whether every keyword occurrence gets a candidate (the keyword engine), so a text
+    /// without candidates holds no keyword. Hyperscan reports regex matches only.
+    fn candidates_mark_keywords(&self) -> bool {
+        false
+    }
+
     /// Which engine runs rule `rule` (a Hyperscan build may fall back per rule).
     fn engine_of(&self, rule: usize) -> &'static str {
         let _ = rule;
