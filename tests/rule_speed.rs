@@ -6,8 +6,8 @@
 //! pathologically slow before it ships. To stay robust on a noisy shared machine, each rule is
 //! timed against a *reference* in the same process: the same input through a trivial rule with
 //! the same keywords (so the same candidates), one timed run each. A rule fails only when it
-//! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor. A planted
-//! slow rule proves the gate can fail. Both tests run optimised only (`.ci/run`: `--release`).
+//! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor, and
+//! again when timed a second time. A planted slow rule proves the gate can fail. Both tests run optimised only (`.ci/run`: `--release`).
 //!
 //! Never prints input text: only rule ids and figures.
 
@@ -25,6 +25,9 @@ const MAX_SLOWDOWN: f64 = 50.0;
 /// Absolute floor in MB/s (optimised build: the gate is skipped unoptimised).
 const FLOOR_MB_S: f64 = 5.0;
 const RUNS: usize = 1;
+/// A rule that fails is timed again, up to this many times in all, and fails the gate only if it
+/// fails every time: a stall on a shared machine rarely hits the same rule twice.
+const ATTEMPTS: usize = 2;
 
 /// Best of `RUNS` passes of `detector` over `input`.
 fn time(detector: &Detector, input: &Adversarial) -> Duration {
@@ -64,9 +67,22 @@ impl Measured {
         }
     }
 
-    /// The gate's verdict: slow both relative to the reference and in absolute terms.
-    fn fails_the_gate(&self) -> bool {
+    /// Slow both relative to the reference and in absolute terms.
+    fn too_slow(&self) -> bool {
         self.slowdown > MAX_SLOWDOWN && self.mb_s < FLOOR_MB_S
+    }
+
+    /// The gate's verdict on `rule`: its first measurement that is not too slow, or the last of
+    /// `ATTEMPTS` that all were.
+    fn gate(rule: &Rule) -> Self {
+        let mut m = Measured::of(rule);
+        for _ in 1..ATTEMPTS {
+            if !m.too_slow() {
+                break;
+            }
+            m = Measured::of(rule);
+        }
+        m
     }
 }
 
@@ -77,7 +93,7 @@ impl Measured {
 )]
 fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
     let set = RuleSet::builtin().expect("built-in rules load");
-    let mut measured: Vec<Measured> = set.rules.iter().map(Measured::of).collect();
+    let mut measured: Vec<Measured> = set.rules.iter().map(Measured::gate).collect();
     measured.sort_by(|a, b| a.mb_s.total_cmp(&b.mb_s));
     eprintln!("slowest built-in rules on adversarial input (MB/s, x slower than reference):");
     for m in measured.iter().take(10) {
@@ -85,7 +101,7 @@ fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
     }
     let failing: Vec<String> = measured
         .iter()
-        .filter(|m| m.fails_the_gate())
+        .filter(|m| m.too_slow())
         .map(|m| format!("{} ({:.2} MB/s, {:.0}x)", m.id, m.mb_s, m.slowdown))
         .collect();
     assert!(
@@ -124,13 +140,13 @@ fn the_gate_catches_a_slow_rule() {
     let mut set = RuleSet::default();
     set.add_toml("slow.toml", SLOW_RULE)
         .expect("slow rule loads");
-    let m = Measured::of(&set.rules[0]);
+    let m = Measured::gate(&set.rules[0]);
     eprintln!(
         "planted slow rule: {:.2} MB/s, {:.0}x slower than its reference",
         m.mb_s, m.slowdown
     );
     assert!(
-        m.fails_the_gate(),
+        m.too_slow(),
         "the gate passed the planted slow rule ({:.2} MB/s, {:.0}x): it needs a slower one",
         m.mb_s,
         m.slowdown
