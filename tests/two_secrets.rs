@@ -4,8 +4,9 @@
 //! this in `psexec-password`, see tests/fuzz_regressions.rs).
 //!
 //! Each line joins two of a rule's own examples with `" ; "`, once whole and once cut down to the
-//! regex match; the secrets are what the rule alone finds in each example. The line goes through the real binary with every built-in rule.
-//! Failure messages name rule ids and example indexes only, never the text.
+//! regex match; the secrets are what the rule alone finds in each example. The lines go through
+//! the real binary with every built-in rule. Failure messages name rule ids and example indexes
+//! only, never the text.
 
 mod common;
 
@@ -156,6 +157,16 @@ fn two_examples_of_a_rule_on_one_line_both_lose_their_secret() {
     let mut cases = Vec::new();
     for rule in &set.rules {
         let alone = Alone::new(rule);
+        for (index, example) in rule.examples.iter().enumerate() {
+            if line_anchored(rule, index) {
+                let moved = format!("x{SEPARATOR}{example}");
+                assert!(
+                    alone.findings(&moved).is_empty(),
+                    "{}: example #{index} is found away from line start: drop its exclusion",
+                    rule.id
+                );
+            }
+        }
         let n = rule.examples.len();
         for first in 0..n {
             // The example next to itself and next to the following one.
