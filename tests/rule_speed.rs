@@ -6,7 +6,8 @@
 //! pathologically slow before it ships. To stay robust on a noisy shared machine, each rule is
 //! timed against a *reference* in the same process: the same input through a trivial rule with
 //! the same keywords (so the same candidates), one timed run each. A rule fails only when it
-//! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor.
+//! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor, and
+//! again when timed a second time. A planted slow rule proves the gate can fail. Both tests run optimised only (`.ci/run`: `--release`).
 //!
 //! Never prints input text: only rule ids and figures.
 
@@ -17,13 +18,16 @@ use std::time::{Duration, Instant};
 
 use adversarial::{adversarial, alone, reference_for, Adversarial};
 use logredact::detect::Detector;
-use logredact::rules::RuleSet;
+use logredact::rules::{Rule, RuleSet};
 
 /// How much slower than its reference a rule may be before the floor is checked.
 const MAX_SLOWDOWN: f64 = 50.0;
 /// Absolute floor in MB/s (optimised build: the gate is skipped unoptimised).
 const FLOOR_MB_S: f64 = 5.0;
 const RUNS: usize = 1;
+/// A rule that fails is timed again, up to this many times in all, and fails the gate only if it
+/// fails every time: a stall on a shared machine rarely hits the same rule twice.
+const ATTEMPTS: usize = 2;
 
 /// Best of `RUNS` passes of `detector` over `input`.
 fn time(detector: &Detector, input: &Adversarial) -> Duration {
@@ -42,10 +46,44 @@ fn time(detector: &Detector, input: &Adversarial) -> Duration {
         .unwrap_or_default()
 }
 
+/// One rule's figures on its own adversarial input.
 struct Measured {
     id: String,
     mb_s: f64,
     slowdown: f64,
+}
+
+impl Measured {
+    fn of(rule: &Rule) -> Self {
+        let detector = alone(rule);
+        let input = adversarial(rule, &detector);
+        let reference = reference_for(rule);
+        let rule_time = time(&detector, &input).as_secs_f64().max(1e-9);
+        let reference_time = time(&reference, &input).as_secs_f64().max(1e-9);
+        Measured {
+            id: rule.id.clone(),
+            mb_s: input.bytes as f64 / 1e6 / rule_time,
+            slowdown: rule_time / reference_time,
+        }
+    }
+
+    /// Slow both relative to the reference and in absolute terms.
+    fn too_slow(&self) -> bool {
+        self.slowdown > MAX_SLOWDOWN && self.mb_s < FLOOR_MB_S
+    }
+
+    /// The gate's verdict on `rule`: its first measurement that is not too slow, or the last of
+    /// `ATTEMPTS` that all were.
+    fn gate(rule: &Rule) -> Self {
+        let mut m = Measured::of(rule);
+        for _ in 1..ATTEMPTS {
+            if !m.too_slow() {
+                break;
+            }
+            m = Measured::of(rule);
+        }
+        m
+    }
 }
 
 #[test]
@@ -55,19 +93,7 @@ struct Measured {
 )]
 fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
     let set = RuleSet::builtin().expect("built-in rules load");
-    let mut measured = Vec::new();
-    for rule in &set.rules {
-        let detector = alone(rule);
-        let input = adversarial(rule, &detector);
-        let reference = reference_for(rule);
-        let rule_time = time(&detector, &input).as_secs_f64().max(1e-9);
-        let reference_time = time(&reference, &input).as_secs_f64().max(1e-9);
-        measured.push(Measured {
-            id: rule.id.clone(),
-            mb_s: input.bytes as f64 / 1e6 / rule_time,
-            slowdown: rule_time / reference_time,
-        });
-    }
+    let mut measured: Vec<Measured> = set.rules.iter().map(Measured::gate).collect();
     measured.sort_by(|a, b| a.mb_s.total_cmp(&b.mb_s));
     eprintln!("slowest built-in rules on adversarial input (MB/s, x slower than reference):");
     for m in measured.iter().take(10) {
@@ -75,7 +101,7 @@ fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
     }
     let failing: Vec<String> = measured
         .iter()
-        .filter(|m| m.slowdown > MAX_SLOWDOWN && m.mb_s < FLOOR_MB_S)
+        .filter(|m| m.too_slow())
         .map(|m| format!("{} ({:.2} MB/s, {:.0}x)", m.id, m.mb_s, m.slowdown))
         .collect();
     assert!(
@@ -85,40 +111,44 @@ fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
     );
 }
 
-/// A wide bounded run: on a long line every keyword hit is confirmed over a window twice the
-/// rule's maximum match length, so the 1 MB line costs hundreds of MB of regex work.
-const SLOW_PATTERN: &str = "k=([a-z0-9 =]{1,1000})!";
+/// A slow rule as an author could write it: `docker-login-password` as it was (a character gap
+/// between the command and its `-p`), with the gap widened to 16000 bytes so that long command
+/// lines still match. A bounded character gap keeps one regex thread alive per keyword hit for
+/// the whole gap (an unbounded `[^\n]*` would merge them into one); on the 1 MB line, with a hit
+/// every ~40 bytes, ~400 are alive at once and almost every byte leaves a new set of them, so
+/// the regex crate's lazy DFA cannot reuse its states and runs at thread-simulation speed.
+/// Measured ~1800x slower than its reference at ~0.2 MB/s, both over 20x past the thresholds
+/// (the same rule with its 200-byte gap: ~60x at ~6 MB/s, which is why the built-in changed).
+const SLOW_RULE: &str = r#"
+[[rules]]
+id = "docker-login-password-wide-gap"
+regex = '''(?i)(?:docker|podman|buildah|skopeo|helm registry|nerdctl|crane) login\b[^\n]{0,16000}\s(?:-p|--password)(?:\s{1,3}|=)["']?([^\s"']{1,256})'''
+keywords = ["docker login", "podman login", "buildah login", "skopeo login", "registry login", "nerdctl login", "crane login"]
+examples = [
+  'docker login -u shopci -p l_#Oz.Zo30!z(gqmd1-p registry.shop.test',
+  'podman login --username deploy --password=aNsPU1dRLyh2YfJFdE5PU4rc quay.io',
+]
+"#;
 
-/// The gate must be able to fail.
+/// The gate must be able to fail: it does for `SLOW_RULE`, with the same input and verdict.
 #[test]
-#[ignore = "merging a long line's per-hit windows in detect made this planted rule linear (10x, \
-            not 50x): it needs a new pathological pattern before the gate can prove itself again"]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "timing is only meaningful optimised; .ci/run runs it with --release"
+)]
 fn the_gate_catches_a_slow_rule() {
     let mut set = RuleSet::default();
-    set.add_toml(
-        "slow.toml",
-        &format!("[[rules]]\nid = 'slow'\nregex = '''{SLOW_PATTERN}'''\nkeywords = ['k=']\n"),
-    )
-    .expect("slow rule loads");
-    let rule = &set.rules[0];
-    let detector = alone(rule);
-    let mut input = adversarial(rule, &detector);
-    // A 128 KiB long line is enough to show it (still windowed: over 16 KiB), and keeps this fast.
-    if let Some(long) = input.batches.last_mut() {
-        long.truncate(128 * 1024);
-        long.push(b'\n');
-    }
-    input.bytes = input.batches.iter().map(Vec::len).sum();
-    let rule_time = time(&detector, &input).as_secs_f64();
-    let reference_time = time(&reference_for(rule), &input).as_secs_f64();
+    set.add_toml("slow.toml", SLOW_RULE)
+        .expect("slow rule loads");
+    let m = Measured::gate(&set.rules[0]);
     eprintln!(
-        "slow rule: {:.1}x, {:.2} MB/s",
-        rule_time / reference_time,
-        input.bytes as f64 / 1e6 / rule_time
+        "planted slow rule: {:.2} MB/s, {:.0}x slower than its reference",
+        m.mb_s, m.slowdown
     );
     assert!(
-        rule_time / reference_time > MAX_SLOWDOWN,
-        "only {:.1}x slower than the reference",
-        rule_time / reference_time
+        m.too_slow(),
+        "the gate passed the planted slow rule ({:.2} MB/s, {:.0}x): it needs a slower one",
+        m.mb_s,
+        m.slowdown
     );
 }
