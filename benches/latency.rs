@@ -95,14 +95,16 @@ fn main() {
     }
     let slowest = env_number("LATENCY_SLOWEST", 0) as usize;
     let mut all_met = true;
+    let mut baseline_met = true;
     for subject in subjects {
         let run = measure(subject, &input, interval);
         let mut sorted = run.latencies.clone();
         sorted.sort_unstable();
         let p99 = percentile(&sorted, 0.99);
         let met = p99 <= TARGET;
-        if matches!(subject, Subject::Logredact { .. }) {
-            all_met &= met;
+        match subject {
+            Subject::Logredact { .. } => all_met &= met,
+            Subject::Cat => baseline_met = met,
         }
         let (engine, threads) = subject.label();
         println!(
@@ -128,8 +130,13 @@ fn main() {
         "µs from write() returning to the line read back; first-line includes start-up and is \
          not in the percentiles.\ncpu/line: CPU time of the subject's threads per line; \
          runq-wait: their total time runnable but waiting for a CPU (the machine, not the tool).\n\
-         target p99 <= 1 ms: {}",
-        if all_met { "met" } else { "NOT met" }
+         target p99 <= 1 ms: {}{}",
+        if all_met { "met" } else { "NOT met" },
+        if baseline_met {
+            ""
+        } else {
+            " (and missed by `cat` itself: the machine is too busy for a verdict, rerun when idle)"
+        }
     );
 }
 
