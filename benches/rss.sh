@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Peak RSS of the release binary while it streams GIB GiB of realistic log lines (a generated
-# 100 MB corpus, typical unless KIND says otherwise, repeated into the pipe, never written out whole), then a few very long
-# single lines. Prints bytes and lines in, lines out (must be equal), wall time, MB/s and peak
-# RSS, with PASS/FAIL against the 64 MiB bound of issue 8. Exits 1 if any phase fails.
+# 100 MB corpus, typical unless KIND says otherwise, repeated into the pipe, never written out
+# whole), then a few very long single lines. Prints bytes and lines in, lines out (must be equal),
+# wall time, MB/s and peak RSS, with PASS/FAIL against the 64 MiB bound of issue 8. Exits 1 if
+# any phase fails.
 #
 #   benches/rss.sh                                  # 10 GiB, pure-Rust engine, default threads
 #   THREADS=1 GIB=1 benches/rss.sh                  # THREADS: --threads (0 = one per core)
@@ -11,8 +12,8 @@
 #   KIND=worst benches/rss.sh                       # corpus kind: typical | clean | worst
 #
 # Peak RSS comes from /usr/bin/time (the kernel's ru_maxrss of the logredact process) when it is
-# installed, else from polling VmHWM in /proc/<pid>/status every 0.1 s (a high-water mark, so it loses
-# at most a peak reached in the last interval before exit).
+# installed, else from polling VmHWM in /proc/<pid>/status every 0.1 s (a high-water mark, so it
+# loses at most a peak reached in the last interval before exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GIB=${GIB:-10}
