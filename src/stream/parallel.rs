@@ -255,15 +255,21 @@ fn read_batches(
     // `buf[..len]` end.
     let mut complete_to = 0;
     loop {
-        if buf.len() < len + read_bytes {
-            buf.resize(len + read_bytes, 0);
+        // Reading on with complete lines in hand: only up to `read_bytes` in all, so batch
+        // buffers (the pool's unit of memory) stay at `read_bytes` plus a partial line.
+        let room = match complete_to {
+            0 => read_bytes,
+            _ => read_bytes.saturating_sub(len).max(1),
+        };
+        if buf.len() < len + room {
+            buf.resize(len + room, 0);
         }
         progress.sent.store(seq, Ordering::SeqCst);
         progress
             .reader_waiting_empty
             .store(len == 0, Ordering::SeqCst);
         progress.update_idle(shutdown);
-        let read = read_some(input, &mut buf[len..len + read_bytes]);
+        let read = read_some(input, &mut buf[len..len + room]);
         progress.reader_waiting_empty.store(false, Ordering::SeqCst);
         shutdown.set_idle(false);
         let n = read?;
