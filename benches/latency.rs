@@ -14,7 +14,8 @@
 //! profile, which inherits `release`, with the same features as the bench), so no separate
 //! `cargo build --release` is needed. Environment: `LATENCY_LINES` (default 5000 per
 //! configuration), `LATENCY_INTERVAL_US` (pause between lines, default 2000), `LATENCY_SLOWEST=N`
-//! (also print the N slowest lines of each configuration: index, clean or secret, µs).
+//! (also print the N slowest lines of each configuration: index, clean or secret, µs),
+//! `LATENCY_BIN` (another logredact binary, to compare two builds in one sitting).
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -26,7 +27,12 @@ use std::time::{Duration, Instant};
 
 use corpus::{Kind, Rng};
 
-const BIN: &str = env!("CARGO_BIN_EXE_logredact");
+const BUILT_BIN: &str = env!("CARGO_BIN_EXE_logredact");
+
+/// The binary under test: the one cargo built, or `LATENCY_BIN` (to compare two builds).
+fn bin() -> String {
+    std::env::var("LATENCY_BIN").unwrap_or_else(|_| BUILT_BIN.to_string())
+}
 const DEFAULT_LINES: usize = 5000;
 const DEFAULT_INTERVAL_US: u64 = 2000;
 /// The target for p99.
@@ -72,7 +78,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    println!("binary: {BIN}");
+    println!("binary: {}", bin());
     println!(
         "{:<10} {:<8} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9}  p99<=1ms",
         "engine",
@@ -182,7 +188,7 @@ impl Subject<'_> {
     fn command(self) -> Command {
         match self {
             Subject::Logredact { engine, threads } => {
-                let mut command = Command::new(BIN);
+                let mut command = Command::new(bin());
                 command.args(["--engine", engine]);
                 if let Some(t) = threads {
                     command.args(["--threads", &t.to_string()]);
@@ -485,7 +491,7 @@ fn base62_6(mut n: u32) -> String {
 
 /// Whether the binary runs with `--engine <engine>` (on empty input).
 fn engine_available(engine: &str) -> bool {
-    Command::new(BIN)
+    Command::new(bin())
         .args(["--engine", engine])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
