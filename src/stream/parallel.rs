@@ -2,7 +2,9 @@
 //! batches of whole lines, N workers run the expensive stateless scan ([`Filter::scan`]) on
 //! different batches at once, and one writer thread puts the results back in input order, applies
 //! them ([`Filter::apply`], which carries private-key state from batch to batch) and writes.
-//! Output is byte for byte the same as the single-threaded stream's.
+//! When input trickles (a small batch, everything before it written), the reader scans it itself
+//! and hands it straight to the writer. Output is byte for byte the same as the single-threaded
+//! stream's.
 //!
 //! Owns: the threads, the channels between them, batch order. Must never: write batches out of
 //! order, hold an unbounded number of batches (channels and the reader's buffer pool are bounded,
