@@ -5,7 +5,7 @@
 //! failure message — failures name the rule, the kind and the example's index only.
 
 use crate::detect::Detector;
-use crate::engine::{self, EngineChoice};
+use crate::engine::{self, EngineChoice, Matcher, OneRule};
 use crate::rules::RuleSet;
 
 /// One example that did not behave as its rule says.
@@ -47,7 +47,8 @@ pub struct SelfTestReport {
 /// Tests every rule of `rules` in isolation on engine `choice`.
 pub fn run(rules: &RuleSet, choice: EngineChoice) -> Result<SelfTestReport, String> {
     let mut report = SelfTestReport::default();
-    for rule in &rules.rules {
+    let whole: std::sync::Arc<dyn Matcher> = engine::build(rules, choice)?.into();
+    for (index, rule) in rules.rules.iter().enumerate() {
         report.rules += 1;
         if rule.examples.len() < 2 || rule.negative_examples.len() < 2 {
             report.thin_rules.push(rule.id.clone());
@@ -57,8 +58,11 @@ pub fn run(rules: &RuleSet, choice: EngineChoice) -> Result<SelfTestReport, Stri
             allowlists: rules.allowlists.clone(),
             warnings: Vec::new(),
         };
-        let matcher = engine::build(&alone, choice)?;
-        let detector = Detector::new(alone, matcher);
+        let matcher = OneRule {
+            whole: whole.clone(),
+            rule: index as u32,
+        };
+        let detector = Detector::new(alone, Box::new(matcher));
         let mut scratch = detector.scratch();
         let mut findings = Vec::new();
         let cases = rule.examples.iter().map(|e| ("example", e, true)).chain(
