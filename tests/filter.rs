@@ -222,17 +222,7 @@ fn closed_stdout_ends_quietly() {
     let script = format!(
         "yes 'some log line that goes on' | head -c 50000000 | {BIN} --no-default-rules --rules {rules} | head -n 1 >/dev/null; echo ${{PIPESTATUS[2]}}"
     );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("bash");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
-    assert!(
-        out.stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ends_quietly_on_a_closed_pipe(&script);
 }
 
 #[test]
