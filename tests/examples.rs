@@ -170,6 +170,18 @@ fn check_redacted(lines: &[Vec<u8>], secrets: usize, max_line: Option<usize>) {
     }
 }
 
+/// Runs an example's `command` (which reads `log_glob`) on a fresh [`write_sample_log`] log in
+/// place of `log_glob`, and checks what it printed with [`check_redacted`].
+fn check_example_command(command: &str, log_glob: &str, max_line: Option<usize>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let secrets = write_sample_log(&log);
+    let mut pipeline = spawn_pipeline(&runnable(command, log_glob, &log));
+    let lines = read_until(&mut pipeline.child, "bye");
+    pipeline.stop();
+    check_redacted(&lines, secrets, max_line);
+}
+
 #[test]
 fn fluent_bit_exec_example_redacts_and_cuts_lines_to_fit_buf_size() {
     let conf = example("fluent-bit-exec/fluent-bit.conf");
@@ -183,13 +195,7 @@ fn fluent_bit_exec_example_redacts_and_cuts_lines_to_fit_buf_size() {
     let max_line = buf_size - 2;
     assert!(command.contains(&format!("--max-line-bytes {max_line} --long-lines split")));
 
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/app.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, Some(max_line));
+    check_example_command(command, "/var/log/app.log", Some(max_line));
 }
 
 #[test]
@@ -197,13 +203,7 @@ fn syslog_ng_program_source_example_redacts() {
     let conf = example("syslog-ng/syslog-ng.conf");
     let start = conf.find("program(\"").unwrap() + "program(\"".len();
     let command = &conf[start..start + conf[start..].find('"').unwrap()];
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/app.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, None);
+    check_example_command(command, "/var/log/app.log", None);
 }
 
 /// Every YAML document of a file under examples/kubernetes.
@@ -351,13 +351,7 @@ fn kubernetes_daemonset_fluent_bit_config_is_mounted_and_its_command_redacts() {
     let buf_size: usize = fluent_bit_value(conf, "Buf_Size").parse().unwrap();
     let command = fluent_bit_value(conf, "Command");
     assert!(command.contains(&format!("--max-line-bytes {} ", buf_size - 2)));
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("c.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/containers/*.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, Some(buf_size - 2));
+    check_example_command(command, "/var/log/containers/*.log", Some(buf_size - 2));
 }
 
 #[test]
