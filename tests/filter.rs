@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{count, fixture, run, run_fixture, spawn_fixture, BIN};
+use common::{count, fixture, peak_rss_kib, run, run_fixture, spawn_fixture, BIN};
 
 const TOKEN: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
 
@@ -134,12 +134,6 @@ fn secrets_across_window_edges_are_redacted() {
     assert_eq!(count(&out.stdout, b"[REDACTED:"), secrets);
     assert_eq!(count(&out.stdout, b"ghp_"), 0, "a token survived");
     assert_eq!(count(&out.stdout, b"=Pw"), 0, "a password survived");
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A 64 MiB line is processed in bounded memory and still redacted, by one thread or several.

@@ -75,6 +75,13 @@ pub fn count(hay: &[u8], needle: &[u8]) -> usize {
     n
 }
 
+/// Peak resident memory of a live process, from /proc.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Starts `cmd` with stdin, stdout and stderr piped, for tests that talk to it line by line.
 pub fn spawn(cmd: &mut Command) -> Child {
     cmd.stdin(Stdio::piped())
