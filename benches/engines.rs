@@ -16,6 +16,8 @@ mod corpus;
 /// The end-to-end benchmark's corpus (`benches/e2e.sh`), for comparison.
 #[path = "support/corpus.rs"]
 mod e2e_corpus;
+#[path = "support/in_memory.rs"]
+mod in_memory;
 
 use std::time::Duration;
 
@@ -29,18 +31,6 @@ use corpus::Kind;
 const CORPUS_BYTES: usize = 8 << 20;
 /// Batches as `stream` makes them: one read's worth of whole lines.
 const BATCH_BYTES: usize = 256 * 1024;
-
-fn batches(text: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let cut = rest.len().min(BATCH_BYTES);
-        let end = memchr::memrchr(b'\n', &rest[..cut]).map_or(rest.len(), |p| p + 1);
-        out.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-    out
-}
 
 fn hyperscan(rules: &RuleSet, tweak: impl FnOnce(&mut HyperscanOptions)) -> HyperscanMatcher {
     let mut options = HyperscanOptions::uncached();
@@ -117,7 +107,7 @@ fn engines(c: &mut Criterion) {
             e2e_corpus::generate(e2e_typical, CORPUS_BYTES, 42),
         )]);
     for (name, text) in corpora {
-        let pieces = batches(&text);
+        let pieces = in_memory::batches(&text, BATCH_BYTES);
         let mut group = c.benchmark_group(format!("engines/{name}"));
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.sample_size(10);
@@ -128,13 +118,7 @@ fn engines(c: &mut Criterion) {
             let mut findings = Vec::new();
             group.bench_function(BenchmarkId::from_parameter(name), |b| {
                 b.iter(|| {
-                    let mut total = 0;
-                    for piece in &pieces {
-                        findings.clear();
-                        detector.find(piece, &mut scratch, &mut findings);
-                        total += findings.len();
-                    }
-                    total
+                    in_memory::find_in_batches(detector, &pieces, &mut scratch, &mut findings)
                 })
             });
         }

@@ -5,6 +5,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/in_memory.rs"]
+mod in_memory;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use logredact::detect::Detector;
@@ -12,8 +14,7 @@ use logredact::engine::{self, EngineChoice};
 use logredact::filter::Filter;
 use logredact::format::{Format, FormatOptions};
 use logredact::rules::RuleSet;
-use logredact::stats::Stats;
-use logredact::stream::{self, StreamOptions};
+use logredact::stream;
 
 fn detector() -> Detector {
     let rules = RuleSet::builtin().expect("built-in rules load");
@@ -27,22 +28,6 @@ fn filter(format: Format) -> Filter {
         ..FormatOptions::default()
     };
     Filter::with_format(detector(), &options).expect("filter builds")
-}
-
-/// Splits `data` into batches of about `size` bytes that end on a line boundary.
-fn batches(data: &[u8], size: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let cut = if rest.len() <= size {
-            rest.len()
-        } else {
-            memchr::memrchr(b'\n', &rest[..size]).map_or(rest.len(), |p| p + 1)
-        };
-        out.push(&rest[..cut]);
-        rest = &rest[cut..];
-    }
-    out
 }
 
 fn bench(c: &mut Criterion) {
@@ -66,35 +51,15 @@ fn bench(c: &mut Criterion) {
     for (name, kind) in corpora {
         let data = corpus::generate(kind, 8_000_000, 7);
         group.throughput(Throughput::Bytes(data.len() as u64));
-        let pieces = batches(&data, stream::DEFAULT_READ_BYTES);
+        let pieces = in_memory::batches(&data, stream::DEFAULT_READ_BYTES);
         group.bench_function(BenchmarkId::new("detector-only", name), |b| {
             let mut scratch = detector.scratch();
             let mut findings = Vec::new();
-            b.iter(|| {
-                let mut total = 0;
-                for piece in &pieces {
-                    findings.clear();
-                    detector.find(piece, &mut scratch, &mut findings);
-                    total += findings.len();
-                }
-                total
-            })
+            b.iter(|| in_memory::find_in_batches(&detector, &pieces, &mut scratch, &mut findings))
         });
         for (format, filter) in &filters {
             group.bench_function(BenchmarkId::new(format!("filter-{format}"), name), |b| {
-                b.iter(|| {
-                    let mut stats = Stats::new(filter.detector().rules().rules.len());
-                    let mut input = &data[..];
-                    stream::run(
-                        &mut input,
-                        &mut std::io::sink(),
-                        filter,
-                        StreamOptions::default(),
-                        &mut stats,
-                    )
-                    .expect("in-memory stream");
-                    stats.lines
-                })
+                b.iter(|| in_memory::filter_to_sink(filter, &data))
             });
         }
     }

@@ -4,14 +4,14 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/in_memory.rs"]
+mod in_memory;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logredact::detect::Detector;
 use logredact::engine::{self, EngineChoice};
 use logredact::filter::Filter;
 use logredact::rules::RuleSet;
-use logredact::stats::Stats;
-use logredact::stream::{self, StreamOptions};
 
 fn filter(choice: EngineChoice) -> Filter {
     let rules = RuleSet::builtin().expect("built-in rules load");
@@ -37,19 +37,7 @@ fn bench(c: &mut Criterion) {
         let data = corpus::generate(kind, 8_000_000, 7);
         group.throughput(Throughput::Bytes(data.len() as u64));
         group.bench_function(name, |b| {
-            b.iter(|| {
-                let mut stats = Stats::new(filter.detector().rules().rules.len());
-                let mut input = &data[..];
-                stream::run(
-                    &mut input,
-                    &mut std::io::sink(),
-                    &filter,
-                    StreamOptions::default(),
-                    &mut stats,
-                )
-                .expect("in-memory stream");
-                stats.lines
-            })
+            b.iter(|| in_memory::filter_to_sink(&filter, &data))
         });
     }
     group.finish();

@@ -3,17 +3,15 @@
 //! with rule examples spliced in — and the Hyperscan database cache must never change the output.
 //! Runs only with `--features hyperscan`; without it, one test checks the engine is refused.
 
+mod common;
+
 #[cfg(not(feature = "hyperscan"))]
 #[test]
 fn hyperscan_engine_is_refused_without_the_feature() {
     eprintln!(
         "tests/engines.rs: built without the `hyperscan` feature; differential tests skipped"
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_logredact"))
-        .args(["--engine", "hyperscan"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = common::run(&["--engine", "hyperscan"], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--features hyperscan"));
 }
@@ -29,9 +27,7 @@ mod e2e_corpus;
 
 #[cfg(feature = "hyperscan")]
 mod differential {
-    use std::io::Write;
     use std::path::Path;
-    use std::process::{Command, Stdio};
 
     use logredact::detect::{Detector, Finding};
     use logredact::engine::hyperscan::DatabaseSource;
@@ -39,6 +35,7 @@ mod differential {
     use logredact::rules::RuleSet;
     use proptest::prelude::*;
 
+    use super::common;
     use super::corpus::{self, Kind};
 
     struct Pair {
@@ -291,19 +288,12 @@ mod differential {
 
     /// Runs the real binary with `XDG_CACHE_HOME=cache_home` on `input`; returns stdout.
     fn run_filter(cache_home: &Path, input: &[u8]) -> Vec<u8> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_logredact"))
-            .args(["--engine", "hyperscan"])
-            .env("XDG_CACHE_HOME", cache_home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        let out = common::run_reading_all(
+            std::process::Command::new(common::BIN)
+                .args(["--engine", "hyperscan"])
+                .env("XDG_CACHE_HOME", cache_home),
+            input,
+        );
         assert!(
             out.status.success(),
             "stderr: {}",
@@ -388,20 +378,7 @@ mod differential {
         let input = corpus::generate(Kind::Typical, &rules, 100_000, 3);
         let home = tempfile::tempdir().unwrap();
         let hs = run_filter(home.path(), &input);
-        let out = Command::new(env!("CARGO_BIN_EXE_logredact"))
-            .args(["--engine", "regex"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                let mut stdin = child.stdin.take().unwrap();
-                let data = input.clone();
-                let w = std::thread::spawn(move || stdin.write_all(&data));
-                let out = child.wait_with_output();
-                let _ = w.join();
-                out
-            })
-            .unwrap();
+        let out = common::run(&["--engine", "regex"], &input);
         assert_eq!(out.stdout, hs);
     }
 }

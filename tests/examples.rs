@@ -8,6 +8,8 @@
 //! run them here: our test binary and rule file for `logredact`, a temporary file for the log
 //! path, and `tail -n +1` for `tail -n 0` (so lines written before tail starts are read).
 
+mod common;
+
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -31,12 +33,12 @@ fn example(path: &str) -> String {
     .unwrap()
 }
 
+fn our_rules() -> String {
+    common::fixture("runlint-rules.toml")
+}
+
 fn our_logredact() -> String {
-    format!(
-        "{} --no-default-rules --rules {}/tests/fixtures/runlint-rules.toml",
-        env!("CARGO_BIN_EXE_logredact"),
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{} --no-default-rules --rules {}", common::BIN, our_rules())
 }
 
 /// The value of `key` in a Fluent Bit classic-mode config section (first occurrence).
@@ -168,6 +170,18 @@ fn check_redacted(lines: &[Vec<u8>], secrets: usize, max_line: Option<usize>) {
     }
 }
 
+/// Runs an example's `command` (which reads `log_glob`) on a fresh [`write_sample_log`] log in
+/// place of `log_glob`, and checks what it printed with [`check_redacted`].
+fn check_example_command(command: &str, log_glob: &str, max_line: Option<usize>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let secrets = write_sample_log(&log);
+    let mut pipeline = spawn_pipeline(&runnable(command, log_glob, &log));
+    let lines = read_until(&mut pipeline.child, "bye");
+    pipeline.stop();
+    check_redacted(&lines, secrets, max_line);
+}
+
 #[test]
 fn fluent_bit_exec_example_redacts_and_cuts_lines_to_fit_buf_size() {
     let conf = example("fluent-bit-exec/fluent-bit.conf");
@@ -181,13 +195,7 @@ fn fluent_bit_exec_example_redacts_and_cuts_lines_to_fit_buf_size() {
     let max_line = buf_size - 2;
     assert!(command.contains(&format!("--max-line-bytes {max_line} --long-lines split")));
 
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/app.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, Some(max_line));
+    check_example_command(command, "/var/log/app.log", Some(max_line));
 }
 
 #[test]
@@ -195,13 +203,7 @@ fn syslog_ng_program_source_example_redacts() {
     let conf = example("syslog-ng/syslog-ng.conf");
     let start = conf.find("program(\"").unwrap() + "program(\"".len();
     let command = &conf[start..start + conf[start..].find('"').unwrap()];
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/app.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, None);
+    check_example_command(command, "/var/log/app.log", None);
 }
 
 /// Every YAML document of a file under examples/kubernetes.
@@ -245,13 +247,8 @@ fn run_argv(container: &Value) -> (Vec<String>, Vec<String>) {
 }
 
 fn run_command(options: &[String], wrapped: &[String]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logredact"));
-    cmd.arg("run")
-        .args(["--no-default-rules", "--rules"])
-        .arg(format!(
-            "{}/tests/fixtures/runlint-rules.toml",
-            env!("CARGO_MANIFEST_DIR")
-        ))
+    let mut cmd = Command::new(common::BIN);
+    cmd.args(["run", "--no-default-rules", "--rules", &our_rules()])
         .args(options)
         .arg("--")
         .args(wrapped);
@@ -354,13 +351,7 @@ fn kubernetes_daemonset_fluent_bit_config_is_mounted_and_its_command_redacts() {
     let buf_size: usize = fluent_bit_value(conf, "Buf_Size").parse().unwrap();
     let command = fluent_bit_value(conf, "Command");
     assert!(command.contains(&format!("--max-line-bytes {} ", buf_size - 2)));
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("c.log");
-    let secrets = write_sample_log(&log);
-    let mut pipeline = spawn_pipeline(&runnable(command, "/var/log/containers/*.log", &log));
-    let lines = read_until(&mut pipeline.child, "bye");
-    pipeline.stop();
-    check_redacted(&lines, secrets, Some(buf_size - 2));
+    check_example_command(command, "/var/log/containers/*.log", Some(buf_size - 2));
 }
 
 #[test]
@@ -406,11 +397,7 @@ fn rsyslog_mmexternal_example_redacts_through_a_real_rsyslogd() {
         .replace("/var/log/redacted.log", out_file.to_str().unwrap())
         .replace(
             binary,
-            &format!(
-                "binary=\"{} --format rsyslog --no-default-rules --rules {}/tests/fixtures/runlint-rules.toml\"",
-                env!("CARGO_BIN_EXE_logredact"),
-                env!("CARGO_MANIFEST_DIR")
-            ),
+            &binary.replace("/usr/local/bin/logredact", &our_logredact()),
         );
     let conf_path = dir.path().join("rsyslog.conf");
     fs::write(&conf_path, conf).unwrap();
@@ -467,17 +454,7 @@ fn rsyslog_mmexternal_example_redacts_through_a_real_rsyslogd() {
 /// Runs `command` (an example's logredact command line, with our binary and test rules) over
 /// `input` and returns its output lines.
 fn filter_through(command: &str, input: &str) -> Vec<String> {
-    let mut child = Command::new("sh")
-        .args(["-c", command])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = common::run_reading_all(Command::new("sh").args(["-c", command]), input.as_bytes());
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()
@@ -493,6 +470,19 @@ fn mixed_records() -> String {
     )
 }
 
+/// What [`mixed_records`] must come out as under `--format json`: three JSON objects, redacted.
+fn assert_json_objects_without_secrets(lines: &[String]) {
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v.is_object(), "{line}");
+        assert!(
+            !line.contains(SECRET) && !line.contains("hunter2x"),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn fluent_bit_stdin_example_gets_only_json_objects() {
     // Fluent Bit's stdin input drops a whole read chunk if one line in it is not JSON: with
@@ -504,15 +494,7 @@ fn fluent_bit_stdin_example_gets_only_json_objects() {
         &format!("{} --format json", our_logredact()),
         &mixed_records(),
     );
-    assert_eq!(lines.len(), 3);
-    for line in &lines {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v.is_object(), "{line}");
-        assert!(
-            !line.contains(SECRET) && !line.contains("hunter2x"),
-            "{line}"
-        );
-    }
+    assert_json_objects_without_secrets(&lines);
 }
 
 #[test]
@@ -526,15 +508,7 @@ fn fluentd_exec_filter_example_command_answers_one_json_record_per_record() {
     assert_eq!(command, "/usr/local/bin/logredact --format json");
     let runnable = command.replace("/usr/local/bin/logredact", &our_logredact());
     let lines = filter_through(&runnable, &mixed_records());
-    assert_eq!(lines.len(), 3);
-    for line in &lines {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v.is_object(), "{line}");
-        assert!(
-            !line.contains(SECRET) && !line.contains("hunter2x"),
-            "{line}"
-        );
-    }
+    assert_json_objects_without_secrets(&lines);
 }
 
 #[test]
@@ -550,11 +524,7 @@ fn long_lines_split_refuses_json_output_and_too_small_limits() {
         ][..],
         &["--long-lines", "split", "--max-line-bytes", "100"][..],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_logredact"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = common::run(args, b"");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--long-lines split"));
     }

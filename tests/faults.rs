@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{count, fixture, run, BIN};
+use common::{count, fixture, peak_rss_kib, run, BIN};
 
 const TOKEN: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
 const MARKER: &str = "[REDACTED:test-gh-token]";
@@ -44,13 +44,6 @@ fn stderr_of(child: &mut Child) -> String {
         let _ = e.read_to_string(&mut text);
     }
     text
-}
-
-/// Peak resident memory of a live process, from /proc.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Reads lines from the child's stdout on a thread, reporting how many arrived so far.

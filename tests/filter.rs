@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{count, fixture, run, run_fixture, spawn_fixture, BIN};
+use common::{count, fixture, peak_rss_kib, run, run_fixture, spawn_fixture, BIN};
 
 const TOKEN: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
 
@@ -136,12 +136,6 @@ fn secrets_across_window_edges_are_redacted() {
     assert_eq!(count(&out.stdout, b"=Pw"), 0, "a password survived");
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// A 64 MiB line is processed in bounded memory and still redacted, by one thread or several.
 #[test]
 fn a_64_mib_line_stays_under_64_mib_of_memory() {
@@ -222,17 +216,7 @@ fn closed_stdout_ends_quietly() {
     let script = format!(
         "yes 'some log line that goes on' | head -c 50000000 | {BIN} --no-default-rules --rules {rules} | head -n 1 >/dev/null; echo ${{PIPESTATUS[2]}}"
     );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("bash");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
-    assert!(
-        out.stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ends_quietly_on_a_closed_pipe(&script);
 }
 
 #[test]

@@ -2,46 +2,31 @@
 //! `tests/fixtures/formats/`), and the rsyslog `mmexternal` protocol rules (one reply per
 //! message, flushed at once, nothing on stderr, fail closed).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_logredact");
+use common::BIN;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/formats")
-        .join(name)
+fn fixture(name: &str) -> String {
+    common::fixture(&format!("formats/{name}"))
 }
 
-fn rule_args() -> Vec<String> {
+/// logredact with the format corpora's rules, then `args`.
+fn logredact(args: &[&str]) -> Command {
     let root = env!("CARGO_MANIFEST_DIR");
-    vec![
-        "--no-default-rules".into(),
-        "--rules".into(),
-        format!("{root}/patterns/context.toml"),
-        "--rules".into(),
-        fixture("context-rules.toml").display().to_string(),
-        "--rules".into(),
-        fixture("tokens.toml").display().to_string(),
-    ]
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--no-default-rules", "--rules"])
+        .arg(format!("{root}/patterns/context.toml"))
+        .args(["--rules", &fixture("context-rules.toml")])
+        .args(["--rules", &fixture("tokens.toml")])
+        .args(args);
+    cmd
 }
 
 fn run(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(rule_args())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    out
+    common::run_reading_all(&mut logredact(args), input)
 }
 
 fn corpus(name: &str, args: &[&str]) {
@@ -131,12 +116,7 @@ fn auto_reads_docker_and_cri_corpora_like_their_own_formats() {
 #[test]
 fn private_key_block_state_crosses_reads() {
     // Each line arrives in its own write, so the block spans many batches.
-    let mut child = Command::new(BIN)
-        .args(rule_args())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(&mut logredact(&[]));
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let lines = [
@@ -215,14 +195,7 @@ fn rsyslog_replies_one_line_per_message_in_order() {
 
 #[test]
 fn rsyslog_reply_is_flushed_before_the_next_message() {
-    let mut child = Command::new(BIN)
-        .args(rule_args())
-        .args(["--format", "rsyslog"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(&mut logredact(&["--format", "rsyslog"]));
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     for i in 0..20 {
@@ -257,17 +230,10 @@ fn rsyslog_fails_closed_and_stays_silent() {
 
     // A broken configuration must not write to stderr (rsyslog would read it as a reply):
     // every message is replied to as redacted instead.
-    let out = Command::new(BIN)
-        .args(["--format", "rsyslog", "--rules", "/nonexistent/rules.toml"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b" a\n b\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
+    let out = common::run_reading_all(
+        Command::new(BIN).args(["--format", "rsyslog", "--rules", "/nonexistent/rules.toml"]),
+        b" a\n b\n",
+    );
     assert!(out.stderr.is_empty());
     assert_eq!(
         out.stdout,
@@ -293,30 +259,23 @@ fn rsyslog_mode_never_writes_stderr_even_with_stats() {
 fn secret_named_keys_are_redacted_without_any_rule_matching() {
     // Only the token rule is loaded: no rule knows about passwords, so the key name alone
     // (found by the fast-path prefilter) must get these values redacted.
-    let root = env!("CARGO_MANIFEST_DIR");
-    let tokens = format!("{root}/tests/fixtures/formats/tokens.toml");
+    let tokens = fixture("tokens.toml");
     let input = concat!(
         "{\"user\":\"bob\",\"password\":\"pw\",\"n\":1}\n",
         "{\"x-internal-sig\":\"abc\",\"msg\":\"hello\"}\n",
         "{\"msg\":\"no secret here\",\"token_type\":\"bearer\"}\n",
         "2024-05-01T10:00:00.1Z stdout F {\"DB_PASSWORD\":\"x1\"}\n",
     );
-    let out = Command::new(BIN)
-        .args([
+    let out = common::run_reading_all(
+        Command::new(BIN).args([
             "--no-default-rules",
             "--rules",
             &tokens,
             "--secret-key",
             "x-internal-sig",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(input.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
+        ]),
+        input.as_bytes(),
+    );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         concat!(
@@ -334,18 +293,7 @@ fn secret_named_keys_are_redacted_without_any_rule_matching() {
 fn raw_line_findings_inside_a_json_string_are_redacted() {
     let line =
         b"{\"auths\":{\"registry.internal:5000\":{\"auth\":\"Y2lfYm90OlF3ZXJ0eTEyMyFAIw==\"}}}\n";
-    let mut child = Command::new(BIN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn with the built-in rules");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(line)
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
+    let out = common::run_reading_all(&mut Command::new(BIN), line);
     let text = String::from_utf8(out.stdout).expect("utf8");
     assert!(
         !text.contains("Y2lfYm90OlF3ZXJ0eTEyMyFAIw"),

@@ -1,6 +1,8 @@
 //! `logredact lint`: real files, directories and gzip files; reports checked field by field; the
 //! SARIF report validated against the OASIS SARIF 2.1.0 schema (vendored in tests/fixtures).
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -12,20 +14,21 @@ const SECRET: &str = "tok_abcdefghij012345";
 const OTHER_SECRET: &str = "tok_zyxwvutsrq987654";
 
 fn rules() -> String {
-    format!(
-        "{}/tests/fixtures/runlint-rules.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    common::fixture("runlint-rules.toml")
+}
+
+/// `logredact lint` in `dir` with the test rules, then `args`.
+fn lint_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(common::BIN);
+    cmd.current_dir(dir)
+        .args(["lint", "--no-default-rules", "--rules", &rules()])
+        .args(args)
+        .env_remove("NO_COLOR");
+    cmd
 }
 
 fn lint_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logredact"))
-        .current_dir(dir)
-        .args(["lint", "--no-default-rules", "--rules", &rules()])
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
+    lint_command(dir, args).output().unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -288,10 +291,7 @@ fn a_baseline_hides_known_findings_and_only_new_ones_are_reported() {
 fn a_keyed_baseline_needs_the_same_key() {
     let dir = samples();
     let lint_with_key = |key: &str, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_logredact"))
-            .current_dir(dir.path())
-            .args(["lint", "--no-default-rules", "--rules", &rules()])
-            .args(["--hash-key-env", "LOGREDACT_TEST_KEY"])
+        lint_command(dir.path(), &["--hash-key-env", "LOGREDACT_TEST_KEY"])
             .args(args)
             .env("LOGREDACT_TEST_KEY", key)
             .output()

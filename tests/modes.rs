@@ -1,14 +1,16 @@
 //! End-to-end tests of redaction modes (issue 6) on the real binary: mask, keyed hash, partial,
 //! templates, per-rule overrides, idempotence, key handling, `--stats-format json` and `SIGUSR1`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_logredact");
+use common::BIN;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modes_rules.toml")
+fn fixture() -> String {
+    common::fixture("modes_rules.toml")
 }
 
 struct Run {
@@ -19,25 +21,9 @@ struct Run {
 
 fn run_env(args: &[&str], env: &[(&str, &str)], input: &str) -> Run {
     let rules = fixture();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--no-default-rules")
-        .arg("--rules")
-        .arg(&rules)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let mut all_args = vec!["--no-default-rules", "--rules", &rules];
+    all_args.extend_from_slice(args);
+    let out = common::run_env(&all_args, env, input.as_bytes());
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8(out.stdout).unwrap(),
@@ -315,15 +301,15 @@ fn sigusr1_prints_running_stats_with_threads() {
 
 fn sigusr1_case(threads: &str) {
     let rules = fixture();
-    let mut child = Command::new(BIN)
-        .args(["--no-default-rules", "--rules"])
-        .arg(&rules)
-        .args(["--stats-format", "json", "--threads", threads])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(Command::new(BIN).args([
+        "--no-default-rules",
+        "--rules",
+        &rules,
+        "--stats-format",
+        "json",
+        "--threads",
+        threads,
+    ]));
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut stderr = BufReader::new(child.stderr.take().unwrap());

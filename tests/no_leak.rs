@@ -7,10 +7,11 @@
 //! The secrets are not listed here: they are what the detector finds, in-process, in the rules'
 //! own examples (secret = `text[f.start..f.end]`), so new rules are covered as they are added.
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::sync::OnceLock;
 
 use memchr::memmem;
@@ -19,10 +20,8 @@ use logredact::detect::Detector;
 use logredact::engine::{self, EngineChoice};
 use logredact::rules::RuleSet;
 
-const BIN: &str = env!("CARGO_BIN_EXE_logredact");
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modes_rules.toml")
+fn fixture() -> String {
+    common::fixture("modes_rules.toml")
 }
 
 /// Width of the secret pieces searched for: partial mode shows at most 4 bytes beyond the public
@@ -56,7 +55,7 @@ fn corpus() -> &'static Corpus {
 
 fn build_corpus() -> Corpus {
     let mut rules = RuleSet::builtin().unwrap();
-    rules.add_file(&fixture()).unwrap();
+    rules.add_file(Path::new(&fixture())).unwrap();
     let mut input = Vec::new();
     for rule in &rules.rules {
         for example in &rule.examples {
@@ -199,36 +198,12 @@ impl Corpus {
     }
 }
 
-fn run(args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    out
-}
-
-fn rules_args(extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["--rules".to_string(), fixture().display().to_string()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
+/// Runs logredact with the built-in and fixture rules plus `extra`.
 fn run_filter(extra: &[&str], env: &[(&str, &str)], input: &[u8]) -> Output {
-    let args = rules_args(extra);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&args, env, input)
+    let rules = fixture();
+    let mut args = vec!["--rules", rules.as_str()];
+    args.extend_from_slice(extra);
+    common::run_env(&args, env, input)
 }
 
 /// Environment variables for one run.
@@ -326,12 +301,12 @@ fn files_and_forced_error_paths_leak_nothing() {
     let dir_path = dir.path().to_str().unwrap();
     // The file-reading path itself (exit 0) is what every error run starts with.
     for tail in [dir_path, "/nonexistent/app.log"] {
-        let rules = fixture().display().to_string();
+        let rules = fixture();
         let mut args = vec![
             "filter", "--rules", &rules, "--mode", "partial", "--stats", input,
         ];
         args.push(tail);
-        let out = run(&args, &[], b"");
+        let out = common::run(&args, b"");
         assert!(
             !out.stdout.is_empty(),
             "{args:?}: the first file is written"
@@ -395,7 +370,7 @@ fn rules_test_failures_leak_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inverted.toml");
     std::fs::write(&path, file).unwrap();
-    let out = run(&["rules", "test", path.to_str().unwrap()], &[], b"");
+    let out = common::run(&["rules", "test", path.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -450,9 +425,9 @@ fn invalid_rule_files_holding_secrets_leak_nothing() {
             std::fs::write(&path, &variants[(i / 8) % variants.len()]).unwrap();
             let path = path.to_str().unwrap();
             let out = if i % 16 == 0 {
-                run(&["rules", "check", path], &[], b"")
+                common::run(&["rules", "check", path], b"")
             } else {
-                run(&["--no-default-rules", "--rules", path], &[], b"x\n")
+                common::run(&["--no-default-rules", "--rules", path], b"x\n")
             };
             assert_eq!(out.status.code(), Some(2), "invalid rule file {i}");
             c.check(&format!("invalid rule file {i}"), &out);
@@ -532,7 +507,7 @@ fn lint_reports_and_run_wrapper_leak_nothing() {
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).unwrap();
     let key = key.to_str().unwrap();
-    let rules = fixture().display().to_string();
+    let rules = fixture();
     for format in ["text", "json", "sarif"] {
         let args = [
             "lint",
@@ -545,7 +520,7 @@ fn lint_reports_and_run_wrapper_leak_nothing() {
             key,
             log,
         ];
-        let out = run(&args, &[], b"");
+        let out = common::run(&args, b"");
         assert_eq!(out.status.code(), Some(1), "lint {format}: findings");
         assert!(!out.stdout.is_empty());
         c.check(&format!("lint --report-format {format}"), &out);
@@ -554,7 +529,7 @@ fn lint_reports_and_run_wrapper_leak_nothing() {
     let args = [
         "run", "--rules", &rules, "--mode", "partial", "--", "sh", "-c", &script,
     ];
-    let out = run(&args, &[], b"");
+    let out = common::run(&args, b"");
     assert_eq!(out.status.code(), Some(0));
     let lines = c.input.iter().filter(|&&b| b == b'\n').count();
     assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), lines);

@@ -159,15 +159,5 @@ fn rules_list_into_a_closed_pipe_ends_quietly() {
         "{{ sleep 0.3; {} rules list; }} | true; echo ${{PIPESTATUS[0]}}",
         common::BIN
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("bash");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
-    assert!(
-        out.stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ends_quietly_on_a_closed_pipe(&script);
 }

@@ -1,5 +1,7 @@
 //! `logredact run`: real child processes (`sh`), real pipes and real signals.
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -12,14 +14,11 @@ const SECRET: &str = "tok_abcdefghij012345";
 const MARKER: &str = "[REDACTED:test-token]";
 
 fn rules() -> String {
-    format!(
-        "{}/tests/fixtures/runlint-rules.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    common::fixture("runlint-rules.toml")
 }
 
 fn run_cmd(child_args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logredact"));
+    let mut cmd = Command::new(common::BIN);
     cmd.args(["run", "--no-default-rules", "--rules", &rules(), "--"])
         .args(child_args);
     cmd
@@ -100,20 +99,8 @@ fn every_line_survives_an_abrupt_exit_including_a_last_line_without_newline() {
 
 #[test]
 fn our_stdin_goes_to_the_child() {
-    let mut child = run_cmd(&["cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = thread::spawn(move || {
-        use std::io::Write;
-        for i in 0..1000 {
-            writeln!(stdin, "in {i} {SECRET}").unwrap();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let input: String = (0..1000).map(|i| format!("in {i} {SECRET}\n")).collect();
+    let out = common::run_reading_all(&mut run_cmd(&["cat"]), input.as_bytes());
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1000);
@@ -322,7 +309,7 @@ fn both_streams_into_one_pipe_interleave_only_between_lines() {
     // `logredact run ... 2>&1 | shipper`: both pumps write to the same pipe, where writes larger
     // than PIPE_BUF may interleave; each line must stay whole all the same.
     const LINES: u64 = 200_000;
-    let bin = env!("CARGO_BIN_EXE_logredact");
+    let bin = common::BIN;
     let rules = rules();
     let script = two_stream_script(LINES);
     let output = Command::new("sh")

@@ -9,8 +9,15 @@
 
 #![allow(dead_code)]
 
+// Crates that include both corpora (`benches/engines.rs`, `tests/engines.rs`) get this module
+// twice, once per corpus: each corpus stays includable on its own, and the copies share no state.
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/random_text.rs"]
+mod random_text;
+
 use aho_corasick::AhoCorasick;
 use logredact::rules::RuleSet;
+use random_text::{json_escape, Rng, ALNUM, HEX};
 
 /// Which corpus to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,39 +38,6 @@ impl Kind {
         }
     }
 }
-
-/// Deterministic pseudo-random numbers (xorshift64*).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
-        items[self.below(items.len())]
-    }
-
-    fn chars(&mut self, alphabet: &[u8], n: usize, out: &mut String) {
-        for _ in 0..n {
-            out.push(alphabet[self.below(alphabet.len())] as char);
-        }
-    }
-}
-
-const HEX: &[u8] = b"0123456789abcdef";
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 const SERVICES: &[&str] = &[
     "checkout",
@@ -218,17 +192,4 @@ fn frame(rng: &mut Rng, message: &str, out: &mut String) {
         2 => out.push_str(&format!("ts={ts} level=info msg={message:?}")),
         _ => out.push_str(&format!("{ts} stdout F {message}")),
     }
-}
-
-fn json_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o
 }

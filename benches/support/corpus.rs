@@ -6,6 +6,12 @@
 
 #![allow(dead_code)]
 
+#[path = "random_text.rs"]
+mod random_text;
+
+pub use random_text::Rng;
+use random_text::{json_escape, ALNUM, HEX};
+
 /// What the corpus is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -17,35 +23,7 @@ pub enum Kind {
     Worst,
 }
 
-/// Deterministic pseudo-random numbers (xorshift64*).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-    pub fn chars(&mut self, alphabet: &[u8], n: usize, out: &mut String) {
-        for _ in 0..n {
-            out.push(alphabet[self.below(alphabet.len())] as char);
-        }
-    }
-}
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const HEX: &[u8] = b"0123456789abcdef";
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 const SERVICES: &[&str] = &[
@@ -156,19 +134,6 @@ fn timestamp(rng: &mut Rng) -> String {
         rng.below(60),
         rng.below(1_000_000_000)
     )
-}
-
-fn json_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 /// Appends one log line (with its newline) to `out`.
