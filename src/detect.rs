@@ -8,10 +8,11 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::{memchr, memmem, memrchr};
 use regex::bytes::CaptureLocations;
 
-use crate::engine::{Candidate, KeywordMatcher, Matcher};
+use crate::engine::{Candidate, Matcher};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
 use crate::validate;
 
@@ -66,7 +67,7 @@ pub struct Detector {
     generic: Vec<bool>,
     /// For [`Detector::may_match_in`]: every keyword, built on first use (`None` if it cannot
     /// be built, or some rule has no keyword: then any text may match).
-    keywords: OnceLock<Option<KeywordMatcher>>,
+    keywords: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Detector {
@@ -93,15 +94,21 @@ impl Detector {
 
     /// Whether some rule may match in `text`: one of the rules' keywords occurs in it (ASCII
     /// case-insensitive), or a rule has no keyword at all. For callers that search a text the
-    /// engine did not see (a decoded JSON string) only when it may hold something.
+    /// engine did not see (a decoded JSON string) only when it may hold something. The keyword
+    /// automaton is built on first use, as an NFA: 1.0 ms to build for the built-ins (the
+    /// engine's DFA takes 3.6 ms), and it only ever reads single lines.
     pub fn may_match_in(&self, text: &[u8]) -> bool {
         let keywords = self.keywords.get_or_init(|| {
-            let every_rule_has_one = self.rules.rules.iter().all(|r| !r.keywords.is_empty());
-            every_rule_has_one
-                .then(|| KeywordMatcher::new(&self.rules).ok())
-                .flatten()
+            if self.rules.rules.iter().any(|r| r.keywords.is_empty()) {
+                return None;
+            }
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(self.rules.rules.iter().flat_map(|r| &r.keywords))
+                .ok()
         });
-        keywords.as_ref().map_or(true, |k| k.occurs_in(text))
+        keywords.as_ref().map_or(true, |k| k.is_match(text))
     }
 
     pub fn rules(&self) -> &RuleSet {
