@@ -3,13 +3,16 @@
 //! Owns: confirming a candidate with the rule's `regex`, picking the secret group (gitleaks
 //! semantics), the gates that drop false positives (entropy, validators, allowlists, built-in
 //! placeholder vetoes, our own `[REDACTED…]` markers) and merging overlapping findings.
+//! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
+//! merged per rule, where each search reads at most the rule's `max_match_len` past the earliest
+//! match it can see: linear in the line, even for a rule that reads on past its match.
 //! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use memchr::{memchr, memmem, memrchr};
-use regex::bytes::CaptureLocations;
+use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, KeywordMatcher, Matcher};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
@@ -236,13 +239,28 @@ impl Detector {
         found: &mut Vec<Finding>,
     ) {
         let rule = &self.rules.rules[index as usize];
-        let locs = scratch.locations[index as usize]
-            .get_or_insert_with(|| rule.regex().capture_locations());
+        let regex = rule.regex();
+        let locs =
+            scratch.locations[index as usize].get_or_insert_with(|| regex.capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
+        let bounded = line.len() > WHOLE_LINE_LIMIT;
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let Some(m) = rule.regex().captures_read_at(locs, hay, pos) else {
+            let search_end = match bounded {
+                true => match bounded_search_end(regex, hay, pos, rule.max_match_len) {
+                    Some(end) => end,
+                    None => break,
+                },
+                false => hay.len(),
+            };
+            let mut matched = regex.captures_read_at(locs, &hay[..search_end], pos);
+            let certain = matched.is_some_and(|m| m.start() + rule.max_match_len < search_end);
+            if search_end < hay.len() && !certain {
+                // Not seen with the heuristic's end: search to the window's end, as unbounded.
+                matched = regex.captures_read_at(locs, hay, pos);
+            }
+            let Some(m) = matched else {
                 break;
             };
             pos = if m.end() > m.start() {
@@ -295,6 +313,29 @@ impl Detector {
             .chain(&self.rules.allowlists)
             .any(|al| allowlisted(al, &targets))
     }
+}
+
+/// Where a search of a long line's window (`hay`, from `pos`) may stop and still find what a search
+/// to the window's end finds: `longest` (the rule's `max_match_len`) past the end of the earliest
+/// match from `pos`. The leftmost match starts at or before that end, so none of its alternatives
+/// can reach the search's end (the caller checks the start of the match it gets, and searches to
+/// the window's end if it is too late). `None`: nothing matches from `pos`. Without this, a regex
+/// that reads on past its match (an optional `[^\n]*…` tail) reads to the window's end for each
+/// match: quadratic in a long line whose windows merged into one. With it, such a regex reads up
+/// to `longest` per match, as it does in a whole line of that length.
+///
+/// A rule with a finite maximum (below [`crate::rules::MAX_MATCH_LEN_CAP`]) finds exactly the same
+/// matches. A rule without one (its `max_match_len` is the cap) differs only through matches
+/// longer than the cap, which are cut at the search's end as they already are at a window's end:
+/// an optional tail further away is left out (the secret group before it is still found), a
+/// greedy repetition stops there, `$` or `\b` may hold there, and such a cut match hides the
+/// matches it overlaps, as one to the window's end would.
+fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> Option<usize> {
+    if hay.len() - pos <= longest + 1 {
+        return Some(hay.len());
+    }
+    let earliest_end = regex.shortest_match_at(hay, pos)?;
+    Some(earliest_end.saturating_add(longest + 1).min(hay.len()))
 }
 
 /// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
