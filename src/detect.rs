@@ -4,8 +4,8 @@
 //! semantics), the gates that drop false positives (entropy, validators, allowlists, built-in
 //! placeholder vetoes, our own `[REDACTED…]` markers) and merging overlapping findings.
 //! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
-//! merged per rule, where each search reads at most the rule's `max_match_len` past the earliest
-//! match it can see: linear in the line, even for a rule that reads on past its match.
+//! merged per rule, where a rule without a finite maximum match length searches at most that cap
+//! past the earliest match: linear in the line, even for a regex that reads on past its match.
 //! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
 
 use std::ops::Range;
@@ -15,7 +15,7 @@ use memchr::{memchr, memmem, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, KeywordMatcher, Matcher};
-use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
+use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
 /// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
@@ -244,10 +244,11 @@ impl Detector {
             scratch.locations[index as usize].get_or_insert_with(|| regex.capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
-        let bounded = line.len() > WHOLE_LINE_LIMIT;
+        let bound_searches =
+            line.len() > WHOLE_LINE_LIMIT && rule.max_match_len >= MAX_MATCH_LEN_CAP;
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let search_end = match bounded {
+            let search_end = match bound_searches {
                 true => match bounded_search_end(regex, hay, pos, rule.max_match_len) {
                     Some(end) => end,
                     None => break,
@@ -315,21 +316,21 @@ impl Detector {
     }
 }
 
-/// Where a search of a long line's window (`hay`, from `pos`) may stop and still find what a search
-/// to the window's end finds: `longest` (the rule's `max_match_len`) past the end of the earliest
-/// match from `pos`. The leftmost match starts at or before that end, so none of its alternatives
-/// can reach the search's end (the caller checks the start of the match it gets, and searches to
-/// the window's end if it is too late). `None`: nothing matches from `pos`. Without this, a regex
-/// that reads on past its match (an optional `[^\n]*…` tail) reads to the window's end for each
-/// match: quadratic in a long line whose windows merged into one. With it, such a regex reads up
-/// to `longest` per match, as it does in a whole line of that length.
+/// Where a search of a long line's window (`hay`, from `pos`) by a rule without a finite maximum
+/// match length may stop: `longest` (its `max_match_len`, the cap) past the end of the earliest
+/// match from `pos`. The leftmost match starts at or before that end, so if it is no longer than
+/// `longest` it ends before the search's end (the caller checks the start of the match it gets,
+/// and searches to the window's end if it is too late). `None`: nothing matches from `pos`.
 ///
-/// A rule with a finite maximum (below [`crate::rules::MAX_MATCH_LEN_CAP`]) finds exactly the same
-/// matches. A rule without one (its `max_match_len` is the cap) differs only through matches
-/// longer than the cap, which are cut at the search's end as they already are at a window's end:
-/// an optional tail further away is left out (the secret group before it is still found), a
-/// greedy repetition stops there, `$` or `\b` may hold there, and such a cut match hides the
-/// matches it overlaps, as one to the window's end would.
+/// Why: such a regex may read on to the window's end for every match (an optional `[^\n]*…` tail
+/// looking for its end), quadratic in a long line whose windows merged into one; bounded, it reads
+/// up to `longest` per match, as in a whole line of that length. A rule with a finite maximum
+/// needs no bound: its search stops within that maximum of the match start anyway.
+///
+/// What changes is confined to matches longer than the cap: they are cut at the search's end, as
+/// they already are at a window's end — an optional tail further away is left out (the secret
+/// group before it is still found), a greedy repetition stops there, `$` or `\b` may hold there —
+/// and such a cut match hides the matches it overlaps, as one to the window's end would.
 fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> Option<usize> {
     if hay.len() - pos <= longest + 1 {
         return Some(hay.len());
