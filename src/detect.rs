@@ -3,6 +3,9 @@
 //! Owns: confirming a candidate with the rule's `regex`, picking the secret group (gitleaks
 //! semantics), the gates that drop false positives (entropy, validators, allowlists, built-in
 //! placeholder vetoes, our own `[REDACTED…]` markers) and merging overlapping findings.
+//! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
+//! merged per rule, where a rule without a finite maximum match length searches at most that cap
+//! past the earliest match: linear in the line, even for a regex that reads on past its match.
 //! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
 
 use std::ops::Range;
@@ -10,10 +13,10 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::{memchr, memmem, memrchr};
-use regex::bytes::CaptureLocations;
+use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, Matcher};
-use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet};
+use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
 /// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
@@ -243,13 +246,29 @@ impl Detector {
         found: &mut Vec<Finding>,
     ) {
         let rule = &self.rules.rules[index as usize];
-        let locs = scratch.locations[index as usize]
-            .get_or_insert_with(|| rule.regex().capture_locations());
+        let regex = rule.regex();
+        let locs =
+            scratch.locations[index as usize].get_or_insert_with(|| regex.capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
+        let bound_searches =
+            line.len() > WHOLE_LINE_LIMIT && rule.max_match_len >= MAX_MATCH_LEN_CAP;
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let Some(m) = rule.regex().captures_read_at(locs, hay, pos) else {
+            let search_end = match bound_searches {
+                true => match bounded_search_end(regex, hay, pos, rule.max_match_len) {
+                    Some(end) => end,
+                    None => break,
+                },
+                false => hay.len(),
+            };
+            let mut matched = regex.captures_read_at(locs, &hay[..search_end], pos);
+            let certain = matched.is_some_and(|m| m.start() + rule.max_match_len < search_end);
+            if search_end < hay.len() && !certain {
+                // Not seen with the heuristic's end: search to the window's end, as unbounded.
+                matched = regex.captures_read_at(locs, hay, pos);
+            }
+            let Some(m) = matched else {
                 break;
             };
             pos = if m.end() > m.start() {
@@ -302,6 +321,29 @@ impl Detector {
             .chain(&self.rules.allowlists)
             .any(|al| allowlisted(al, &targets))
     }
+}
+
+/// Where a search of a long line's window (`hay`, from `pos`) by a rule without a finite maximum
+/// match length may stop: `longest` (its `max_match_len`, the cap) past the end of the earliest
+/// match from `pos`. The leftmost match starts at or before that end, so if it is no longer than
+/// `longest` it ends before the search's end (the caller checks the start of the match it gets,
+/// and searches to the window's end if it is too late). `None`: nothing matches from `pos`.
+///
+/// Why: such a regex may read on to the window's end for every match (an optional `[^\n]*…` tail
+/// looking for its end), quadratic in a long line whose windows merged into one; bounded, it reads
+/// up to `longest` per match, as in a whole line of that length. A rule with a finite maximum
+/// needs no bound: its search stops within that maximum of the match start anyway.
+///
+/// What changes is confined to matches longer than the cap: they are cut at the search's end, as
+/// they already are at a window's end — an optional tail further away is left out (the secret
+/// group before it is still found), a greedy repetition stops there, `$` or `\b` may hold there —
+/// and such a cut match hides the matches it overlaps, as one to the window's end would.
+fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> Option<usize> {
+    if hay.len() - pos <= longest + 1 {
+        return Some(hay.len());
+    }
+    let earliest_end = regex.shortest_match_at(hay, pos)?;
+    Some(earliest_end.saturating_add(longest + 1).min(hay.len()))
 }
 
 /// Keeps our own markers out of findings, so output is never redacted twice: a match that starts

@@ -7,7 +7,9 @@
 //! timed against a *reference* in the same process: the same input through a trivial rule with
 //! the same keywords (so the same candidates), one timed run each. A rule fails only when it
 //! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor, and
-//! again when timed a second time. A planted slow rule proves the gate can fail. Both tests run optimised only (`.ci/run`: `--release`).
+//! again when timed a second time. A planted slow rule proves the gate can fail. Apart from the
+//! gate, a rule that reads on past its match must cost about as much in a long line as in whole
+//! lines (long lines were quadratic for it). The tests run optimised only (`.ci/run`: `--release`).
 //!
 //! Never prints input text: only rule ids and figures.
 
@@ -16,8 +18,8 @@ mod adversarial;
 
 use std::time::{Duration, Instant};
 
-use adversarial::{adversarial, alone, reference_for, Adversarial};
-use logredact::detect::Detector;
+use adversarial::{adversarial, alone, reference_for, Adversarial, LONG_LINE};
+use logredact::detect::{Detector, WHOLE_LINE_LIMIT};
 use logredact::rules::{Rule, RuleSet};
 
 /// How much slower than its reference a rule may be before the floor is checked.
@@ -54,12 +56,12 @@ struct Measured {
 }
 
 impl Measured {
-    fn of(rule: &Rule) -> Self {
+    /// `rule` on `input`, against its reference on the same input.
+    fn of(rule: &Rule, input: &Adversarial) -> Self {
         let detector = alone(rule);
-        let input = adversarial(rule, &detector);
         let reference = reference_for(rule);
-        let rule_time = time(&detector, &input).as_secs_f64().max(1e-9);
-        let reference_time = time(&reference, &input).as_secs_f64().max(1e-9);
+        let rule_time = time(&detector, input).as_secs_f64().max(1e-9);
+        let reference_time = time(&reference, input).as_secs_f64().max(1e-9);
         Measured {
             id: rule.id.clone(),
             mb_s: input.bytes as f64 / 1e6 / rule_time,
@@ -72,15 +74,20 @@ impl Measured {
         self.slowdown > MAX_SLOWDOWN && self.mb_s < FLOOR_MB_S
     }
 
-    /// The gate's verdict on `rule`: its first measurement that is not too slow, or the last of
-    /// `ATTEMPTS` that all were.
+    /// The gate's verdict on `rule` with its adversarial input.
     fn gate(rule: &Rule) -> Self {
-        let mut m = Measured::of(rule);
+        Measured::gate_on(rule, &adversarial(rule, &alone(rule)))
+    }
+
+    /// The gate's verdict on `rule` with `input`: its first measurement that is not too slow, or
+    /// the last of `ATTEMPTS` that all were.
+    fn gate_on(rule: &Rule, input: &Adversarial) -> Self {
+        let mut m = Measured::of(rule, input);
         for _ in 1..ATTEMPTS {
             if !m.too_slow() {
                 break;
             }
-            m = Measured::of(rule);
+            m = Measured::of(rule, input);
         }
         m
     }
@@ -150,5 +157,81 @@ fn the_gate_catches_a_slow_rule() {
         "the gate passed the planted slow rule ({:.2} MB/s, {:.0}x): it needs a slower one",
         m.mb_s,
         m.slowdown
+    );
+}
+
+/// A rule that reads on past its match: an optional unbounded tail (`[^\n]*;expires=…`) keeps the
+/// regex reading after every `token=` match. In a long line, whose windows merge into one, each
+/// search used to read to the end of the line: quadratic. `detect` now stops each search
+/// `max_match_len` past the earliest match, so a long line costs what the same bytes cost as
+/// whole lines. Its adversarial input has no match (`token=` is followed by `=` or a space
+/// there), so the lines of matches are built here.
+const TAIL_RULE: &str = r#"
+[[rules]]
+id = "token-with-optional-expiry"
+regex = '''token=([a-z0-9]{16,64})(?:[^\n]*;expires=([0-9]+))?'''
+keywords = ["token="]
+"#;
+
+/// How much slower the long line may be than the same bytes as whole lines (measured ~2x; ~70x
+/// when searches read to the end of the line).
+const MAX_LONG_LINE_SLOWDOWN: f64 = 8.0;
+
+/// About `LONG_LINE` bytes of `token=<secret> ` (the issue's reproducer), as one line or as lines
+/// of at most `WHOLE_LINE_LIMIT` bytes in batches of at most 256 KiB (as `stream` hands them on).
+fn tail_rule_matches(line_len: usize) -> Adversarial {
+    let piece = b"token=a1b2c3d4e5f6a7b8c9d0 ";
+    let mut line = piece.repeat((line_len - 1) / piece.len());
+    line.push(b'\n');
+    let lines = LONG_LINE / line.len();
+    let per_batch = (256 * 1024 / line.len()).max(1);
+    let batches: Vec<Vec<u8>> = (0..lines)
+        .step_by(per_batch)
+        .map(|first| line.repeat(per_batch.min(lines - first)))
+        .collect();
+    Adversarial {
+        bytes: batches.iter().map(Vec::len).sum(),
+        batches,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "timing is only meaningful optimised; .ci/run runs it with --release"
+)]
+fn a_long_line_costs_about_what_its_bytes_cost_as_whole_lines() {
+    let mut set = RuleSet::default();
+    set.add_toml("tail.toml", TAIL_RULE)
+        .expect("tail rule loads");
+    let rule = &set.rules[0];
+    let detector = alone(rule);
+    let long = tail_rule_matches(LONG_LINE);
+    let whole = tail_rule_matches(WHOLE_LINE_LIMIT);
+    let slowdown = || {
+        let per_byte =
+            |input: &Adversarial| time(&detector, input).as_secs_f64() / input.bytes as f64;
+        per_byte(&long) / per_byte(&whole).max(1e-15)
+    };
+    let mut measured = slowdown();
+    for _ in 1..ATTEMPTS {
+        if measured <= MAX_LONG_LINE_SLOWDOWN {
+            break;
+        }
+        measured = slowdown();
+    }
+    // Against the trivial reference the rule still costs up to `max_match_len` (here the 16 KiB
+    // cap) of reading per match, in whole lines as in long ones: the gate's verdict is printed,
+    // not asserted.
+    let (gate_long, gate_whole) = (Measured::of(rule, &long), Measured::of(rule, &whole));
+    eprintln!(
+        "rule with an unbounded optional tail: long line {measured:.1}x its bytes as whole lines; \
+         vs its reference: long line {:.2} MB/s {:.0}x, whole lines {:.2} MB/s {:.0}x",
+        gate_long.mb_s, gate_long.slowdown, gate_whole.mb_s, gate_whole.slowdown
+    );
+    assert!(
+        measured <= MAX_LONG_LINE_SLOWDOWN,
+        "a long line took {measured:.1}x what its bytes take as whole lines \
+         (over {MAX_LONG_LINE_SLOWDOWN}x): searches in long lines are not linear"
     );
 }
