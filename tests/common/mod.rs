@@ -118,3 +118,22 @@ pub fn assert_ends_quietly_on_a_closed_pipe(script: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Where the real-rsyslog tests find `rsyslogd`.
+pub const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+
+/// Whether the real-rsyslog tests can run. On a machine with only the Rust toolchain they say
+/// SKIPPED and pass, so the quick start's `cargo test` works there; `.ci/run` installs rsyslog and
+/// sets `LOGREDACT_REQUIRE_RSYSLOG=1`, and then a missing `rsyslogd` fails the test instead of
+/// skipping it unseen.
+pub fn rsyslogd_available(test: &str) -> bool {
+    if std::path::Path::new(RSYSLOGD).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LOGREDACT_REQUIRE_RSYSLOG").is_none(),
+        "{RSYSLOGD} is missing but LOGREDACT_REQUIRE_RSYSLOG is set: `apt-get install rsyslog`"
+    );
+    eprintln!("SKIPPED {test}: {RSYSLOGD} not installed (`apt-get install rsyslog`)");
+    false
+}
