@@ -291,7 +291,46 @@ impl Detector {
             }
             if self.passes_gates(rule, text, &line, &finding) {
                 found.push(finding);
+                self.confirm_list_items(index, text, &line, window.end, finding.end, found);
             }
+        }
+    }
+
+    /// The further secrets of a list after one (`API_KEYS=k1,k2,k3`): the rule's `listItem`
+    /// matched right where the last item ends, each through the same gates (an item that fails
+    /// them, a UUID say, is kept but the list goes on). The list ends where `listItem` does not
+    /// match or at `end` (the window's). Linear: each item's search starts where the last ended.
+    fn confirm_list_items(
+        &self,
+        index: u32,
+        text: &[u8],
+        line: &Range<usize>,
+        end: usize,
+        mut at: usize,
+        found: &mut Vec<Finding>,
+    ) {
+        let rule = &self.rules.rules[index as usize];
+        let Some(item) = &rule.list_item else {
+            return;
+        };
+        loop {
+            let Some(caps) = item.captures(&text[at..end]) else {
+                return;
+            };
+            let Some(secret) = caps.get(1).or(caps.get(0)).filter(|s| !s.is_empty()) else {
+                return;
+            };
+            let finding = Finding {
+                rule: index,
+                start: at + secret.start(),
+                end: at + secret.end(),
+                match_start: at + secret.start(),
+                match_end: at + secret.end(),
+            };
+            if self.passes_gates(rule, text, line, &finding) {
+                found.push(finding);
+            }
+            at = finding.end;
         }
     }
 

@@ -121,6 +121,8 @@ struct RuleSpec {
     validate: Option<String>,
     #[serde(default)]
     prefix: Option<String>,
+    #[serde(default, rename = "listItem")]
+    list_item: Option<String>,
     /// Per-rule redaction mode, overriding `--mode`.
     #[serde(default)]
     redact: Option<Mode>,
@@ -183,6 +185,9 @@ pub struct Rule {
     pub validate: Option<String>,
     /// The public prefix of this rule's secrets (`ghp_`), which partial mode may show.
     pub prefix: Option<String>,
+    /// One more item of a list of secrets (`API_KEYS=k1,k2`), matched right after a secret of
+    /// this rule; its first group (else the match) is the next secret. Anchored at load.
+    pub list_item: Option<Regex>,
     /// This rule's redaction mode, when it overrides `--mode`.
     pub redact: Option<Mode>,
     pub allowlists: Vec<Allowlist>,
@@ -393,6 +398,11 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(err("empty keyword".into()));
     }
+    let list_item = spec
+        .list_item
+        .as_deref()
+        .map(|p| build_regex(&format!("^(?:{p})")).map_err(|e| err(format!("listItem: {e}"))))
+        .transpose()?;
     let mut allowlists = Vec::new();
     for al in spec.allowlist.into_iter().chain(spec.allowlists) {
         allowlists.extend(compile_allowlist(al).map_err(|r| err(format!("allowlist: {r}")))?);
@@ -412,6 +422,7 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         tags: spec.tags,
         validate: spec.validate,
         prefix: spec.prefix,
+        list_item,
         redact: spec.redact,
         allowlists,
         examples: spec.examples,
@@ -523,6 +534,16 @@ mod tests {
         assert_eq!(e.file, "test.toml");
         assert_eq!(e.rule.as_deref(), Some("broken"));
         assert!(e.reason.starts_with("bad regex"), "{}", e.reason);
+    }
+
+    #[test]
+    fn bad_list_item_names_file_rule_and_reason() {
+        let e = load(
+            "[[rules]]\nid = \"keys\"\nregex = '''keys=(\\w{8})'''\nlistItem = ''',(\\w{8'''\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.rule.as_deref(), Some("keys"));
+        assert!(e.reason.starts_with("listItem: "), "{}", e.reason);
     }
 
     #[test]
