@@ -417,7 +417,8 @@ fn allowlisted(al: &Allowlist, t: &Targets) -> bool {
         RegexTarget::Match => t.matched,
         RegexTarget::Line => t.line,
     };
-    let regex_hit = (!al.regexes.is_empty()).then(|| al.regexes.iter().any(|r| r.is_match(target)));
+    let regex_hit =
+        (!al.patterns.is_empty()).then(|| al.regexes().iter().any(|r| r.is_match(target)));
     let stop_hit = (!al.stopwords.is_empty()).then(|| {
         al.stopwords
             .iter()

@@ -160,17 +160,34 @@ struct FileSpec {
     rules: Vec<RuleSpec>,
 }
 
-/// A compiled allowlist: a finding it matches is dropped.
+/// An allowlist: a finding it matches is dropped.
 #[derive(Debug, Clone)]
 pub struct Allowlist {
     pub condition: Condition,
     pub regex_target: RegexTarget,
-    pub regexes: Vec<Regex>,
+    /// The regex sources; compiled on first use (see [`Allowlist::regexes`]).
+    pub patterns: Vec<String>,
+    compiled: OnceLock<Vec<Regex>>,
     /// Lower-cased stopwords; matched case-insensitively against the secret.
     pub stopwords: Vec<Vec<u8>>,
 }
 
-/// One compiled detection rule.
+impl Allowlist {
+    /// The compiled regexes. As with [`Rule::regex`], built-in allowlists compile on first use
+    /// (compiling all of them was a quarter of start-up) and are checked by the test suite; user
+    /// allowlists are compiled when loaded.
+    pub fn regexes(&self) -> &[Regex] {
+        self.compiled.get_or_init(|| {
+            // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
+            self.patterns
+                .iter()
+                .map(|p| build_regex(p).unwrap_or_else(|e| panic!("allowlist regex: {e}")))
+                .collect()
+        })
+    }
+}
+
+/// One detection rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
@@ -270,7 +287,7 @@ impl RuleSet {
             }
         }
         for al in spec.allowlist.into_iter().chain(spec.allowlists) {
-            let compiled = compile_allowlist(al).map_err(|reason| RuleError {
+            let compiled = compile_allowlist(al, Compile::Now).map_err(|reason| RuleError {
                 file: file.to_string(),
                 rule: None,
                 reason: format!("global allowlist: {reason}"),
@@ -405,7 +422,8 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         .transpose()?;
     let mut allowlists = Vec::new();
     for al in spec.allowlist.into_iter().chain(spec.allowlists) {
-        allowlists.extend(compile_allowlist(al).map_err(|r| err(format!("allowlist: {r}")))?);
+        allowlists
+            .extend(compile_allowlist(al, compile).map_err(|r| err(format!("allowlist: {r}")))?);
     }
     let max_match_len = hir
         .properties()
@@ -457,21 +475,26 @@ fn regex_error_reason(pattern: &str, error: &regex::Error) -> String {
     }
 }
 
-fn compile_allowlist(spec: AllowlistSpec) -> Result<Option<Allowlist>, String> {
+fn compile_allowlist(spec: AllowlistSpec, compile: Compile) -> Result<Option<Allowlist>, String> {
     let _ = (&spec.description, &spec.commits, &spec.paths);
     if spec.regexes.is_empty() && spec.stopwords.is_empty() {
         // Only commit/path conditions: nothing that applies to a log line.
         return Ok(None);
     }
-    let regexes = spec
-        .regexes
-        .iter()
-        .map(|p| build_regex(p).map_err(|e| format!("bad regex: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let compiled = OnceLock::new();
+    if compile == Compile::Now {
+        let regexes = spec
+            .regexes
+            .iter()
+            .map(|p| build_regex(p).map_err(|e| format!("bad regex: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let _ = compiled.set(regexes);
+    }
     Ok(Some(Allowlist {
         condition: spec.condition,
         regex_target: spec.regex_target,
-        regexes,
+        patterns: spec.regexes,
+        compiled,
         stopwords: spec
             .stopwords
             .iter()
@@ -534,6 +557,20 @@ mod tests {
         assert_eq!(e.file, "test.toml");
         assert_eq!(e.rule.as_deref(), Some("broken"));
         assert!(e.reason.starts_with("bad regex"), "{}", e.reason);
+    }
+
+    #[test]
+    fn every_builtin_regex_compiles() {
+        // Built-in rule and allowlist regexes compile on first use; this is where a bad one fails.
+        let set = RuleSet::builtin().unwrap();
+        let global = set.allowlists.iter();
+        let of_rules = set.rules.iter().flat_map(|r| r.allowlists.iter());
+        for p in global.chain(of_rules).flat_map(|al| &al.patterns) {
+            build_regex(p).unwrap();
+        }
+        for rule in &set.rules {
+            assert!(build_regex(&rule.pattern).is_ok(), "{}", rule.id);
+        }
     }
 
     #[test]
