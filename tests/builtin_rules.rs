@@ -1,17 +1,9 @@
 //! The built-in rule library: loads, is big enough, every rule carries examples, and every
 //! example / negative example behaves on every engine compiled in.
 
-use logredact::engine::EngineChoice;
+use logredact::engine;
 use logredact::rules::RuleSet;
 use logredact::selftest;
-
-fn engines() -> Vec<EngineChoice> {
-    let mut e = vec![EngineChoice::Regex];
-    if cfg!(feature = "hyperscan") {
-        e.push(EngineChoice::Hyperscan);
-    }
-    e
-}
 
 #[test]
 fn builtin_rules_load_and_have_keywords_and_examples() {
@@ -44,7 +36,7 @@ fn builtin_rules_load_and_have_keywords_and_examples() {
 #[test]
 fn builtin_examples_pass_on_every_engine() {
     let set = RuleSet::builtin().expect("built-in rules load");
-    for engine in engines() {
+    for engine in engine::compiled_in() {
         let report = selftest::run(&set, engine).expect("self-test runs");
         let failures: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
         assert!(

@@ -53,15 +53,6 @@ regex = '''token=([a-z0-9]{16,64})(?:[^\n]*;expires=([0-9]+))?'''
 keywords = ["token="]
 "#;
 
-/// The engines to check: the pure-Rust one, and Hyperscan when compiled in.
-fn engines() -> Vec<EngineChoice> {
-    let mut engines = vec![EngineChoice::Regex];
-    if engine::HYPERSCAN_COMPILED_IN {
-        engines.push(EngineChoice::Hyperscan);
-    }
-    engines
-}
-
 fn detector(toml: &str, choice: EngineChoice) -> Detector {
     let mut set = RuleSet::default();
     set.add_toml("t.toml", toml).expect("rule loads");
@@ -168,7 +159,7 @@ fn a_long_line_gives_what_a_whole_line_search_gives_for_matches_within_the_cap()
         (UNBOUNDED_LAZY_TAIL_WORDS, true),
     ];
     let runs = rules.iter().flat_map(|&(toml, assertions)| {
-        engines()
+        engine::compiled_in()
             .into_iter()
             .filter(move |&e| !(assertions && e == EngineChoice::Hyperscan))
             .map(move |e| (toml, e))
@@ -229,7 +220,7 @@ fn tokens(range: std::ops::Range<usize>) -> Vec<u8> {
 
 #[test]
 fn an_unbounded_rule_finds_what_a_whole_line_search_finds_when_its_matches_fit_the_cap() {
-    for choice in engines() {
+    for choice in engine::compiled_in() {
         let detector = detector(UNBOUNDED_TAIL, choice);
         unbounded_rule_within_the_cap(&detector, &format!("{choice:?}"));
     }
@@ -277,7 +268,7 @@ fn tokens_then_expiry_past_the_cap(count: usize) -> Vec<u8> {
 
 #[test]
 fn an_unbounded_tail_past_the_cap_still_leaves_every_secret_found() {
-    for choice in engines() {
+    for choice in engine::compiled_in() {
         let detector = detector(UNBOUNDED_TAIL, choice);
         unbounded_tail_past_the_cap(&detector, &format!("{choice:?}"));
     }

@@ -115,6 +115,15 @@ pub enum EngineChoice {
 /// Whether this build contains the Hyperscan engine (cargo feature `hyperscan`).
 pub const HYPERSCAN_COMPILED_IN: bool = cfg!(feature = "hyperscan");
 
+/// Every engine this build can run, the pure-Rust one first (tests check findings on each).
+pub fn compiled_in() -> Vec<EngineChoice> {
+    let mut engines = vec![EngineChoice::Regex];
+    if HYPERSCAN_COMPILED_IN {
+        engines.push(EngineChoice::Hyperscan);
+    }
+    engines
+}
+
 /// Builds the matcher for `rules`. `Auto` prefers Hyperscan when it is compiled in and falls back
 /// to the pure-Rust engine, with a warning on stderr, if no Hyperscan database can be built.
 pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
@@ -153,11 +162,7 @@ mod tests {
     #[test]
     fn one_rule_of_a_whole_set_equals_the_rule_alone() {
         let set = RuleSet::builtin().unwrap();
-        let mut choices = vec![EngineChoice::Regex];
-        if HYPERSCAN_COMPILED_IN {
-            choices.push(EngineChoice::Hyperscan);
-        }
-        for choice in choices {
+        for choice in compiled_in() {
             let whole: Arc<dyn Matcher> = build(&set, choice).unwrap().into();
             for (index, rule) in set.rules.iter().enumerate() {
                 let alone = RuleSet {
