@@ -255,12 +255,13 @@ impl Detector {
             line.len() > WHOLE_LINE_LIMIT && rule.max_match_len >= MAX_MATCH_LEN_CAP;
         let mut pos = window.start - line.start;
         while pos <= hay.len() {
-            let search_end = match bound_searches {
-                true => match bounded_search_end(regex, hay, pos, rule.max_match_len) {
+            let search_end = if bound_searches {
+                match bounded_search_end(regex, hay, pos, rule.max_match_len) {
                     Some(end) => end,
                     None => break,
-                },
-                false => hay.len(),
+                }
+            } else {
+                hay.len()
             };
             let mut matched = regex.captures_read_at(locs, &hay[..search_end], pos);
             let certain = matched.is_some_and(|m| m.start() + rule.max_match_len < search_end);

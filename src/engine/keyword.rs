@@ -82,15 +82,6 @@ impl KeywordMatcher {
     }
 }
 
-impl KeywordMatcher {
-    /// Whether any keyword occurs in `haystack`.
-    pub fn occurs_in(&self, haystack: &[u8]) -> bool {
-        self.automaton
-            .as_ref()
-            .is_some_and(|ac| ac.is_match(haystack))
-    }
-}
-
 impl Matcher for KeywordMatcher {
     fn name(&self) -> &'static str {
         "regex"

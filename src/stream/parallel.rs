@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use memchr::memrchr;
 
 use super::{read_some, LongLines, StreamError, StreamOptions};
+use crate::detect::Scratch;
 use crate::filter::{Filter, Outcome, Scanned};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -153,20 +154,22 @@ fn scan_jobs(filter: &Filter, jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Don
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let mut scanned = Scanned::default();
-        filter.scan(&job.batch[..job.len], &mut scratch, &mut scanned);
-        let piece = Piece::Lines(scanned);
-        if done
-            .send(Done {
-                seq: job.seq,
-                batch: job.batch,
-                len: job.len,
-                piece,
-            })
-            .is_err()
-        {
+        if done.send(scan(filter, &mut scratch, job)).is_err() {
             return;
         }
+    }
+}
+
+/// A job's scan, ready for the writer: what a worker does with it, and the reader with a small
+/// batch when input trickles.
+fn scan(filter: &Filter, scratch: &mut Scratch, job: Job) -> Done {
+    let mut scanned = Scanned::default();
+    filter.scan(&job.batch[..job.len], scratch, &mut scanned);
+    Done {
+        seq: job.seq,
+        batch: job.batch,
+        len: job.len,
+        piece: Piece::Lines(scanned),
     }
 }
 
@@ -324,29 +327,18 @@ fn read_batches(
                     next.resize(len, 0);
                 }
                 next[..len].copy_from_slice(&buf[end..filled]);
-                let batch = std::mem::replace(&mut buf, next);
+                let job = Job {
+                    seq,
+                    batch: std::mem::replace(&mut buf, next),
+                    len: end,
+                };
                 let idle = progress.written.load(Ordering::SeqCst) == seq;
                 let sent = if idle && end <= INLINE_SCAN_BYTES {
                     // Trickling input: scanning here saves the hand-over to a sleeping worker
                     // (a thread wake-up per line: twice the latency of --threads 1, measured).
-                    let mut scanned = Scanned::default();
-                    filter.scan(&batch[..end], &mut inline_scratch, &mut scanned);
-                    let piece = Piece::Lines(scanned);
-                    let len = end;
-                    done.send(Done {
-                        seq,
-                        batch,
-                        len,
-                        piece,
-                    })
-                    .is_ok()
+                    done.send(scan(filter, &mut inline_scratch, job)).is_ok()
                 } else {
-                    jobs.send(Job {
-                        seq,
-                        batch,
-                        len: end,
-                    })
-                    .is_ok()
+                    jobs.send(job).is_ok()
                 };
                 if !sent {
                     return stopped();
