@@ -27,7 +27,7 @@ fn filter(format: Format) -> Filter {
         format,
         ..FormatOptions::default()
     };
-    Filter::with_format(detector(), &options).expect("filter builds")
+    Filter::with_format(detector(), &options)
 }
 
 fn bench(c: &mut Criterion) {

@@ -380,9 +380,7 @@ fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
         format: args.format,
         secret_keys: args.secret_keys.clone(),
     };
-    Ok(Filter::with_format(Detector::new(rules, matcher), &options)
-        .map_err(Failure::config)?
-        .with_redactor(redactor))
+    Ok(Filter::with_format(Detector::new(rules, matcher), &options).with_redactor(redactor))
 }
 
 /// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no

@@ -6,16 +6,17 @@
 //! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
 //! merged per rule, where a rule without a finite maximum match length searches at most that cap
 //! past the earliest match: linear in the line, even for a regex that reads on past its match.
-//! Must never: modify text, or keep or report the bytes of a secret — a [`Finding`] is offsets only.
+//! Must never: modify text, or keep or report the bytes of a secret — a [`RuleMatch`] is offsets only.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
-use memchr::{memchr, memmem, memrchr};
+use memchr::{memchr, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, Matcher};
+use crate::finding::MarkerGrammar;
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
@@ -23,12 +24,10 @@ use crate::validate;
 /// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
 pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;
 
-/// The text our own redaction writes; a match touching it is never reported again.
-pub const MARKER_OPEN: &[u8] = b"[REDACTED";
-
-/// One secret found: byte offsets into the scanned text. Never holds the secret itself.
+/// One rule match confirmed through the gates: byte offsets into the searched text. Never holds
+/// the secret itself. (`scan` turns these into [`crate::finding::RuleMatch`]s in raw coordinates.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Finding {
+pub struct RuleMatch {
     /// Index into `RuleSet::rules`.
     pub rule: u32,
     /// The secret: the part that gets replaced.
@@ -42,7 +41,7 @@ pub struct Finding {
 /// Per-thread working memory for [`Detector::find`], so the hot path does not allocate.
 pub struct Scratch {
     candidates: Vec<Candidate>,
-    line_findings: Vec<Finding>,
+    line_findings: Vec<RuleMatch>,
     locations: Vec<Option<CaptureLocations>>,
     markers: Vec<Range<usize>>,
     /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
@@ -71,6 +70,8 @@ pub struct Detector {
     /// For [`Detector::may_match_in`]: every keyword, built on first use (`None` if it cannot
     /// be built, or some rule has no keyword: then any text may match).
     keywords: OnceLock<Option<AhoCorasick>>,
+    /// Our own markers: a match inside one is never reported again.
+    markers: MarkerGrammar,
 }
 
 impl Detector {
@@ -86,12 +87,14 @@ impl Detector {
             .iter()
             .map(|r| r.tags.iter().any(|t| t == "generic"))
             .collect();
+        let markers = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
         Detector {
             rules,
             matcher,
             every_line,
             generic,
             keywords: OnceLock::new(),
+            markers,
         }
     }
 
@@ -112,6 +115,21 @@ impl Detector {
                 .ok()
         });
         keywords.as_ref().map_or(true, |k| k.is_match(text))
+    }
+
+    /// Replaces the marker grammar (the redactor's configuration adds its template).
+    pub fn set_markers(&mut self, markers: MarkerGrammar) {
+        self.markers = markers;
+    }
+
+    pub fn markers(&self) -> &MarkerGrammar {
+        &self.markers
+    }
+
+    /// Whether rule `index` reads context words only (tagged `generic`): it loses to specific
+    /// rules and to structure when findings overlap.
+    pub fn is_generic(&self, index: u32) -> bool {
+        self.generic[index as usize]
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -137,7 +155,7 @@ impl Detector {
     /// Finds the secrets in `text`, which holds zero or more `\n`-separated lines (one engine call
     /// for all of them). Appends findings to `out`, sorted by start, not overlapping, none spanning
     /// a newline.
-    pub fn find(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<Finding>) {
+    pub fn find(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<RuleMatch>) {
         let mut candidates = std::mem::take(&mut scratch.candidates);
         candidates.clear();
         self.matcher.candidates(text, &mut candidates);
@@ -172,18 +190,16 @@ impl Detector {
         line: Range<usize>,
         candidates: &[Candidate],
         scratch: &mut Scratch,
-        out: &mut Vec<Finding>,
+        out: &mut Vec<RuleMatch>,
     ) {
         let mut found = std::mem::take(&mut scratch.line_findings);
         found.clear();
         scratch.markers.clear();
         let line_text = &text[line.clone()];
-        let mut from = 0;
-        while let Some(at) = memmem::find(&line_text[from..], MARKER_OPEN) {
-            let open = from + at;
-            let close = memchr(b']', &line_text[open..]).map_or(line_text.len(), |c| open + c + 1);
-            scratch.markers.push(line.start + open..line.start + close);
-            from = close;
+        let before = scratch.markers.len();
+        self.markers.find_all(line_text, &mut scratch.markers);
+        for m in &mut scratch.markers[before..] {
+            *m = m.start + line.start..m.end + line.start;
         }
 
         scratch.line_number += 1;
@@ -243,7 +259,7 @@ impl Detector {
         line: Range<usize>,
         window: Range<usize>,
         scratch: &mut Scratch,
-        found: &mut Vec<Finding>,
+        found: &mut Vec<RuleMatch>,
     ) {
         let rule = &self.rules.rules[index as usize];
         let regex = rule.regex();
@@ -280,7 +296,7 @@ impl Detector {
             let Some(secret) = secret_span(rule, locs, m.range()) else {
                 continue;
             };
-            let mut finding = Finding {
+            let mut finding = RuleMatch {
                 rule: index,
                 start: line.start + secret.start,
                 end: line.start + secret.end,
@@ -308,7 +324,7 @@ impl Detector {
         line: &Range<usize>,
         end: usize,
         mut at: usize,
-        found: &mut Vec<Finding>,
+        found: &mut Vec<RuleMatch>,
     ) {
         let rule = &self.rules.rules[index as usize];
         let Some(item) = &rule.list_item else {
@@ -321,7 +337,7 @@ impl Detector {
             let Some(secret) = caps.get(1).or(caps.get(0)).filter(|s| !s.is_empty()) else {
                 return;
             };
-            let finding = Finding {
+            let finding = RuleMatch {
                 rule: index,
                 start: at + secret.start(),
                 end: at + secret.end(),
@@ -335,7 +351,7 @@ impl Detector {
         }
     }
 
-    fn passes_gates(&self, rule: &Rule, text: &[u8], line: &Range<usize>, f: &Finding) -> bool {
+    fn passes_gates(&self, rule: &Rule, text: &[u8], line: &Range<usize>, f: &RuleMatch) -> bool {
         let secret = &text[f.start..f.end];
         if is_placeholder(secret) {
             return false;
@@ -389,17 +405,18 @@ fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> 
 /// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
 /// inside a marker is dropped; a secret that runs into one is cut where the marker begins
 /// (`password=hunter2[REDACTED:x]` still loses `hunter2`). Returns whether anything is left.
-fn clear_of_markers(f: &mut Finding, markers: &[Range<usize>]) -> bool {
-    if markers
-        .iter()
-        .any(|mk| mk.contains(&f.match_start) || mk.contains(&f.start))
-    {
+/// `markers` are sorted and disjoint: each check is a binary search, so a line packed with
+/// markers and matches stays linear-logarithmic, not markers × matches.
+fn clear_of_markers(f: &mut RuleMatch, markers: &[Range<usize>]) -> bool {
+    let inside = |at: usize| {
+        let i = markers.partition_point(|mk| mk.end <= at);
+        markers.get(i).is_some_and(|mk| mk.contains(&at))
+    };
+    if inside(f.match_start) || inside(f.start) {
         return false;
     }
-    if let Some(mk) = markers
-        .iter()
-        .find(|mk| f.start < mk.start && mk.start < f.end)
-    {
+    let first_after_start = markers.partition_point(|mk| mk.start <= f.start);
+    if let Some(mk) = markers.get(first_after_start).filter(|mk| mk.start < f.end) {
         f.end = mk.start;
         f.match_end = f.match_end.min(mk.start);
     }
@@ -494,9 +511,9 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 
 /// Sorts findings and merges overlapping ones. A merged finding keeps the first one's rule, unless
 /// that rule is generic and another is specific (`github-pat` says more than `secret-assignment`).
-fn merge_overlapping(found: &mut Vec<Finding>, generic: &[bool]) {
+fn merge_overlapping(found: &mut Vec<RuleMatch>, generic: &[bool]) {
     found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
-    let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+    let mut merged: Vec<RuleMatch> = Vec::with_capacity(found.len());
     for f in found.drain(..) {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {
@@ -570,7 +587,9 @@ mod tests {
     #[test]
     fn a_secret_glued_to_a_marker_is_cut_at_the_marker() {
         let d = detector(PW);
-        assert_eq!(spans(&d, b"password=hunter22[REDACTED:x]"), vec![(9, 17)]);
+        assert_eq!(spans(&d, b"password=hunter22[REDACTED:pw]"), vec![(9, 17)]);
+        // Text that merely looks like a marker does not shield what follows it.
+        assert_eq!(spans(&d, b"[REDACTED password=hunter22").len(), 1);
     }
 
     #[test]

@@ -1,49 +1,40 @@
-//! The filter: turns a batch of complete lines (or one window of an over-long line) into output
-//! bytes — find, then redact — and counts what it did.
+//! The filter: turns a batch of complete lines (or one window of an over-long line, or one
+//! rsyslog message) into output bytes — scan, then redact — and counts what it did.
 //!
-//! Owns: the per-batch step between `stream` (which owns buffers and I/O) and `detect`/`redact`,
-//! and the private-key block state carried from batch to batch (in [`FilterScratch`]).
-//! Must never: add, drop, split or reorder lines; a line without a finding leaves byte for byte.
+//! Owns: the per-batch step between `stream` (buffers and I/O) and `scan`/`redact`, the stream's
+//! private-key block state (in [`FilterScratch`]), and the counting of findings and changed lines
+//! (one place, so `--stats` counts exactly what is replaced). Must never: add, drop, split or
+//! reorder lines; a line without a finding leaves byte for byte.
 //!
-//! Fast path: one `Detector::find` call and one prefilter pass ([`Structure::trigger_offsets`])
-//! over the whole batch. Only lines with a finding, a structural trigger (a secret-named JSON
-//! key, a JSON escape, a `-----BEGIN` line) or inside an open private-key block go to
-//! [`Structure::redact_line`]; all other lines are copied untouched.
+//! Split for the parallel stream: [`Filter::scan`] is stateless and runs on workers;
+//! [`Filter::apply`] runs in batch order (private-key blocks span lines and batches).
 
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr_iter};
 
-use crate::detect::{Detector, Finding, Scratch};
-use crate::format::pem::PemState;
-use crate::format::{Format, FormatOptions, Structure, Tools};
-use crate::redact::Redactor;
+use crate::detect::Detector;
+use crate::finding::{Finding, FindingKind};
+use crate::format::json;
+use crate::format::keys::SecretKeys;
+use crate::format::{Format, FormatOptions};
+use crate::redact::{write_wrapped_as_json, Redactor};
+use crate::scan::{Framing, KeyStreams, ScanScratch, Scanner};
 use crate::stats::Stats;
 
-/// Margin added to the longest possible match when sizing window overlaps.
-const OVERLAP_MARGIN: usize = 256;
+pub use crate::scan::Scanned;
 
 /// Detection plus redaction for one run.
 pub struct Filter {
-    detector: Detector,
+    scanner: Scanner,
     redactor: Redactor,
-    structure: Structure,
 }
 
-/// Per-stream working memory of a [`Filter`] (one per input stream: it carries the
-/// private-key block state from one batch to the next).
+/// Per-stream working memory of a [`Filter`] (one per input stream: it carries the private-key
+/// block state from one batch to the next).
 pub struct FilterScratch {
-    detect: Scratch,
+    scan: ScanScratch,
     scanned: Scanned,
-    line_findings: Vec<Finding>,
-    pem: PemState,
-}
-
-/// What [`Filter::scan`] found in a batch: the stateless, expensive half of the work, which
-/// worker threads can do for different batches at once.
-#[derive(Debug, Default)]
-pub struct Scanned {
-    findings: Vec<Finding>,
-    /// Offsets of structural triggers (secret-named JSON keys, escapes, `-----BEGIN`).
-    triggers: Vec<usize>,
+    keys: KeyStreams,
+    line: Vec<u8>,
 }
 
 /// What a batch turned into.
@@ -61,55 +52,63 @@ pub enum Outcome {
 impl Filter {
     /// A filter for `--format auto` with the built-in secret key names.
     pub fn new(detector: Detector) -> Self {
-        let structure = Structure::new(&FormatOptions::default())
-            .expect("the built-in format prefilter always builds");
-        let redactor = Redactor::new(detector.rules());
-        Filter {
-            detector,
-            redactor,
-            structure,
-        }
+        Self::with_format(detector, &FormatOptions::default())
     }
 
     /// A filter for the line format and key names in `options`.
-    pub fn with_format(detector: Detector, options: &FormatOptions) -> Result<Self, String> {
-        let structure = Structure::new(options)?;
+    pub fn with_format(detector: Detector, options: &FormatOptions) -> Self {
         let redactor = Redactor::new(detector.rules());
-        Ok(Filter {
-            detector,
+        let keys = SecretKeys::new(&options.secret_keys);
+        Filter {
+            scanner: Scanner::new(detector, options.format, keys),
             redactor,
-            structure,
-        })
+        }
     }
 
     /// Replaces the redactor (masking everything) by a configured one (`--mode`, `--template`,
-    /// per-rule overrides), which must have been built for this filter's rules.
+    /// per-rule overrides), which must have been built for this filter's rules. The scanner then
+    /// skips exactly the markers this redactor writes.
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        let markers = redactor.markers(self.scanner.detector().rules());
+        self.scanner.detector_mut().set_markers(markers);
         self.redactor = redactor;
         self
     }
 
     pub fn format(&self) -> Format {
-        self.structure.format()
+        self.scanner.format()
     }
 
     pub fn detector(&self) -> &Detector {
-        &self.detector
+        self.scanner.detector()
+    }
+
+    pub fn scanner(&self) -> &Scanner {
+        &self.scanner
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     pub fn scratch(&self) -> FilterScratch {
         FilterScratch {
-            detect: self.detector.scratch(),
+            scan: self.scanner.scratch(),
             scanned: Scanned::default(),
-            line_findings: Vec::new(),
-            pem: PemState::default(),
+            keys: KeyStreams::default(),
+            line: Vec::new(),
         }
     }
 
-    /// How many bytes consecutive windows of a long line must share so that no secret can hide
-    /// across the edge: longer than any match a rule can produce.
+    /// Working memory for [`Filter::scan`] on a worker thread.
+    pub fn scan_scratch(&self) -> ScanScratch {
+        self.scanner.scratch()
+    }
+
+    /// How many bytes consecutive windows of a long line must share (see
+    /// [`Scanner::window_overlap`]).
     pub fn window_overlap(&self) -> usize {
-        self.detector.rules().max_match_len() + OVERLAP_MARGIN
+        self.scanner.window_overlap()
     }
 
     /// Redacts `batch`: whole lines, each ending in `\n` except perhaps the last one at end of input.
@@ -121,196 +120,126 @@ impl Filter {
         stats: &mut Stats,
     ) -> Outcome {
         let mut scanned = std::mem::take(&mut scratch.scanned);
-        self.scan(batch, &mut scratch.detect, &mut scanned);
-        let outcome = self.apply(batch, &scanned, scratch, out, stats);
+        self.scan(batch, &mut scratch.scan, &mut scanned);
+        let outcome = self.apply(batch, &mut scanned, scratch, out, stats);
         scratch.scanned = scanned;
         outcome
     }
 
-    /// The stateless half of [`Filter::process_lines`]: one engine pass and one structural
-    /// prefilter pass over the whole batch.
-    pub fn scan(&self, batch: &[u8], detect: &mut Scratch, scanned: &mut Scanned) {
-        scanned.findings.clear();
-        self.detector.find(batch, detect, &mut scanned.findings);
-        scanned.triggers.clear();
-        self.structure.trigger_offsets(batch, &mut scanned.triggers);
-        if self.structure.format().reads_json() {
-            self.trigger_escaped_quotes(batch, detect, &mut scanned.triggers);
-        }
+    /// The stateless half of [`Filter::process_lines`].
+    pub fn scan(&self, batch: &[u8], scratch: &mut ScanScratch, scanned: &mut Scanned) {
+        self.scanner.scan(batch, Framing::Lines, scratch, scanned);
     }
 
-    /// In a JSON line, `\"` hides quote-delimited secrets (`NetworkCredential("u", "pw")`) from
-    /// rules run on the raw line. A line with such an escape that may hold a secret is sent to
-    /// the structured path, which decodes its strings and searches them again. "May hold": an
-    /// engine candidate in the line; and, for an engine whose candidates are regex matches (which
-    /// the escape may have prevented), a rule keyword in the line.
-    fn trigger_escaped_quotes(&self, batch: &[u8], detect: &Scratch, triggers: &mut Vec<usize>) {
-        let before = triggers.len();
-        let mut checked_until = 0;
-        for at in detect.candidate_offsets() {
-            if at < checked_until || at >= batch.len() {
-                continue;
-            }
-            let line = line_around(batch, at);
-            if memmem::find(&batch[line.clone()], b"\\\"").is_some() {
-                triggers.push(at);
-            }
-            checked_until = line.end + 1;
-        }
-        if !self.detector.matcher().candidates_mark_keywords() {
-            let mut checked_until = 0;
-            for at in memmem::find_iter(batch, b"\\\"") {
-                if at < checked_until {
-                    continue;
-                }
-                let line = line_around(batch, at);
-                if self.detector.may_match_in(&batch[line.clone()]) {
-                    triggers.push(at);
-                }
-                checked_until = line.end + 1;
-            }
-        }
-        if triggers.len() > before {
-            triggers.sort_unstable();
-            triggers.dedup();
-        }
+    /// Every finding of `batch` (whole lines, in stream order after what `scratch` saw before):
+    /// exactly what [`Filter::process_lines`] replaces. For `lint`.
+    pub fn findings<'s>(&self, batch: &[u8], scratch: &'s mut FilterScratch) -> &'s [Finding] {
+        let FilterScratch {
+            scan,
+            scanned,
+            keys,
+            ..
+        } = scratch;
+        self.scanner.scan(batch, Framing::Lines, scan, scanned);
+        self.scanner.track_private_keys(batch, scanned, keys);
+        &scanned.findings
     }
 
-    /// The stateful half of [`Filter::process_lines`], run in batch order: redacts `batch` given
-    /// what [`Filter::scan`] found in it, carrying private-key block state in `scratch`.
+    /// The findings of the front of `window` (a piece of a long line) and how many bytes of it
+    /// they cover (see [`Scanner::scan_window`]). For `lint`.
+    pub fn window_findings<'s>(
+        &self,
+        window: &[u8],
+        scratch: &'s mut FilterScratch,
+    ) -> (usize, &'s [Finding]) {
+        let cut = self
+            .scanner
+            .scan_window(window, &mut scratch.scan, &mut scratch.scanned);
+        (cut, &scratch.scanned.findings)
+    }
+
+    /// The ordered half of [`Filter::process_lines`], run in batch order: adds the private-key
+    /// bodies to what [`Filter::scan`] found and redacts `batch`.
     pub fn apply(
         &self,
         batch: &[u8],
-        scanned: &Scanned,
+        scanned: &mut Scanned,
         scratch: &mut FilterScratch,
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> Outcome {
         stats.lines += memchr_iter(b'\n', batch).count() as u64;
-        let every_line = self.structure.checks_every_line();
+        self.scanner
+            .track_private_keys(batch, scanned, &mut scratch.keys);
         let findings = &scanned.findings;
-        if findings.is_empty()
-            && scanned.triggers.is_empty()
-            && !scratch.pem.is_open()
-            && !every_line
-        {
+        if self.format().writes_json_objects() {
+            return self.apply_as_json_objects(batch, findings, &mut scratch.line, out, stats);
+        }
+        if findings.is_empty() {
             return Outcome::Unchanged;
         }
-        // Text formats with findings only: splice them in directly. Anything else may hold JSON,
-        // CRI envelopes or key material and goes line by line.
-        if every_line
-            || !scanned.triggers.is_empty()
-            || scratch.pem.is_open()
-            || !matches!(self.structure.format(), Format::Text | Format::Logfmt)
-        {
-            return self.process_by_line(batch, scanned, scratch, out, stats);
-        }
+        let rule_count = self.detector().rules().rules.len();
+        count(findings, batch, rule_count, stats);
         let first_line_changed = memchr(b'\n', &batch[..findings[0].start]).is_none();
-        let mut previous_end = None;
-        for f in findings.iter() {
-            stats.findings[f.rule as usize] += 1;
-            let new_line = match previous_end {
-                None => true,
-                Some(end) => memchr(b'\n', &batch[end..f.start]).is_some(),
-            };
-            stats.lines_changed += u64::from(new_line);
-            previous_end = Some(f.end);
-        }
         out.reserve(batch.len() + 64 * findings.len());
         self.redactor.apply(batch, findings, out);
         Outcome::Rewritten { first_line_changed }
     }
 
-    /// The structured path: walks the lines that need a look (a finding, a trigger, an open
-    /// private-key block, or every line for `--format json`) and copies the others in bulk.
-    fn process_by_line(
+    /// `--format json`: as [`Filter::apply`], and every line that is not a JSON object is
+    /// written as `{"log":"<line, redacted>"}`.
+    fn apply_as_json_objects(
         &self,
         batch: &[u8],
-        scanned: &Scanned,
-        scratch: &mut FilterScratch,
+        findings: &[Finding],
+        line_out: &mut Vec<u8>,
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> Outcome {
-        let every_line = self.structure.checks_every_line();
-        let Scanned { findings, triggers } = scanned;
-        let FilterScratch {
-            detect,
-            line_findings,
-            pem,
-            ..
-        } = scratch;
-        for f in findings.iter() {
-            stats.findings[f.rule as usize] += 1;
-        }
+        let rule_count = self.detector().rules().rules.len();
+        count(findings, batch, rule_count, stats);
         let out_len = out.len();
-        out.reserve(batch.len() + 64);
-        let mut tools = Tools {
-            detector: &self.detector,
-            redactor: &self.redactor,
-            scratch: detect,
-            pem,
-        };
-        let (mut next_finding, mut next_trigger) = (0, 0);
-        let (mut line_start, mut copied) = (0, 0);
-        let mut any_changed = false;
-        let mut first_line_changed = false;
-        while line_start < batch.len() {
-            while findings
-                .get(next_finding)
-                .is_some_and(|f| f.start < line_start)
-            {
-                next_finding += 1;
+        let (mut any_changed, mut first_line_changed) = (false, false);
+        let mut next = 0;
+        let mut start = 0;
+        while start < batch.len() {
+            let end = memchr(b'\n', &batch[start..]).map_or(batch.len(), |p| start + p);
+            let first = next;
+            while findings.get(next).is_some_and(|f| f.start <= end) {
+                next += 1;
             }
-            while triggers.get(next_trigger).is_some_and(|&t| t < line_start) {
-                next_trigger += 1;
-            }
-            let look_at = if every_line || tools.pem.is_open() {
-                line_start
-            } else {
-                let f = findings.get(next_finding).map(|f| f.start);
-                let t = triggers.get(next_trigger).copied();
-                match f.into_iter().chain(t).min() {
-                    Some(at) => memrchr(b'\n', &batch[line_start..at])
-                        .map_or(line_start, |p| line_start + p + 1),
-                    None => break,
-                }
-            };
-            let line_end = memchr(b'\n', &batch[look_at..]).map_or(batch.len(), |p| look_at + p);
-            line_findings.clear();
-            while let Some(f) = findings.get(next_finding).filter(|f| f.start <= line_end) {
-                line_findings.push(Finding {
-                    start: f.start - look_at,
-                    end: f.end - look_at,
-                    match_start: f.match_start.saturating_sub(look_at),
-                    match_end: f.match_end.saturating_sub(look_at),
+            let line = &batch[start..end];
+            let shifted: Vec<Finding> = findings[first..next]
+                .iter()
+                .map(|f| Finding {
+                    start: f.start - start,
+                    end: f.end - start,
                     ..*f
-                });
-                next_finding += 1;
-            }
-            let triggered = triggers.get(next_trigger).is_some_and(|&t| t <= line_end);
-            let nothing_to_find = line_findings.is_empty() && !triggered && !tools.pem.is_open();
-            out.extend_from_slice(&batch[copied..look_at]);
-            let line = &batch[look_at..line_end];
-            let changed = if every_line && nothing_to_find {
-                // `--format json` still has to guarantee a JSON object, but need not decode it.
-                self.structure.ensure_json_object(line, out)
+                })
+                .collect();
+            let is_object = json::looks_like_object(line) && json::scan_object(line, &mut Vec::new());
+            if is_object {
+                self.redactor.apply(line, &shifted, out);
             } else {
-                self.structure
-                    .redact_line(line, line_findings, &mut tools, out)
-            };
-            copied = line_end;
-            if changed {
-                any_changed = true;
-                stats.lines_changed += 1;
-                first_line_changed |= look_at == 0;
+                line_out.clear();
+                self.redactor.apply(line, &shifted, line_out);
+                write_wrapped_as_json(line_out, out);
+                if shifted.is_empty() {
+                    stats.lines_changed += 1;
+                }
             }
-            line_start = line_end + 1;
+            let changed = !is_object || !shifted.is_empty();
+            any_changed |= changed;
+            first_line_changed |= changed && start == 0;
+            if end < batch.len() {
+                out.push(b'\n');
+            }
+            start = end + 1;
         }
         if !any_changed {
             out.truncate(out_len);
             return Outcome::Unchanged;
         }
-        out.extend_from_slice(&batch[copied..]);
         Outcome::Rewritten { first_line_changed }
     }
 
@@ -322,28 +251,14 @@ impl Filter {
         scratch: &mut FilterScratch,
         out: &mut Vec<u8>,
     ) -> bool {
-        let FilterScratch {
-            detect,
-            scanned,
-            pem,
-            ..
-        } = scratch;
-        let findings = &mut scanned.findings;
-        findings.clear();
-        self.detector.find(message, detect, findings);
-        let mut tools = Tools {
-            detector: &self.detector,
-            redactor: &self.redactor,
-            scratch: detect,
-            pem,
-        };
-        self.structure
-            .redact_line(message, findings, &mut tools, out)
+        let findings = self.findings(message, scratch);
+        self.redactor.apply(message, findings, out);
+        !findings.is_empty()
     }
 
     /// Redacts the front of `window`, a piece of a line too long to hold whole, and returns how
-    /// many bytes of it were written to `out`. The rest (at least the overlap) must be kept and
-    /// scanned again with what follows, so a secret across the edge is still seen whole.
+    /// many bytes of it were written to `out`, and whether anything was replaced. The rest (at
+    /// least the overlap) must be kept and scanned again with what follows.
     pub fn process_window(
         &self,
         window: &[u8],
@@ -351,29 +266,31 @@ impl Filter {
         out: &mut Vec<u8>,
         stats: &mut Stats,
     ) -> (usize, bool) {
-        let findings = &mut scratch.scanned.findings;
-        findings.clear();
-        self.detector.find(window, &mut scratch.detect, findings);
-        let mut cut = window.len().saturating_sub(self.window_overlap());
-        // A match that starts before the cut is emitted whole in this window: its context
-        // (`password=`) would be gone from the next one.
-        for f in findings.iter() {
-            if f.match_start < cut && f.end > cut {
-                cut = f.end;
-            }
-        }
-        findings.retain(|f| f.end <= cut);
-        for f in findings.iter() {
-            stats.findings[f.rule as usize] += 1;
+        let rule_count = self.detector().rules().rules.len();
+        let (cut, findings) = self.window_findings(window, scratch);
+        for f in findings {
+            stats.findings[f.kind.counter_index(rule_count)] += 1;
         }
         self.redactor.apply(&window[..cut], findings, out);
         (cut, !findings.is_empty())
     }
+
+    /// The marker id of a finding's kind.
+    pub fn id_of(&self, kind: FindingKind) -> &str {
+        self.scanner.id_of(kind)
+    }
 }
 
-/// The line of `batch` holding offset `at`, without its newline.
-fn line_around(batch: &[u8], at: usize) -> std::ops::Range<usize> {
-    let start = memrchr(b'\n', &batch[..at]).map_or(0, |p| p + 1);
-    let end = memchr(b'\n', &batch[at..]).map_or(batch.len(), |p| at + p);
-    start..end
+/// Counts `findings` (per kind) and the lines of `batch` they change.
+fn count(findings: &[Finding], batch: &[u8], rule_count: usize, stats: &mut Stats) {
+    let mut previous_end = None;
+    for f in findings {
+        stats.findings[f.kind.counter_index(rule_count)] += 1;
+        let new_line = match previous_end {
+            None => true,
+            Some(end) => memchr(b'\n', &batch[end..f.start]).is_some(),
+        };
+        stats.lines_changed += u64::from(new_line);
+        previous_end = Some(f.end);
+    }
 }

@@ -217,6 +217,30 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule that only names and describes a kind of finding no rule makes (for reports that
+    /// list rules: `lint`'s SARIF driver). Its regex matches nothing.
+    pub fn described(id: &str, description: &str) -> Rule {
+        Rule {
+            id: id.to_string(),
+            description: description.to_string(),
+            pattern: "[^\\x00-\\x{10FFFF}]".to_string(),
+            compiled: OnceLock::new(),
+            secret_group: None,
+            entropy: None,
+            keywords: Vec::new(),
+            tags: Vec::new(),
+            validate: None,
+            prefix: None,
+            list_item: None,
+            redact: None,
+            allowlists: Vec::new(),
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+            max_match_len: 0,
+            origin: "built-in".to_string(),
+        }
+    }
+
     /// The compiled regex. Built-in rules compile on first use, so start-up does not pay for the
     /// hundreds of rules a stream never triggers; their patterns are checked at load (syntax) and
     /// by the test suite (compilation). User rules are compiled when loaded.

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::finding::FindingKind;
 use crate::rules::RuleSet;
 
 /// How reports are written.
@@ -33,7 +34,8 @@ pub struct Stats {
     pub lines: u64,
     pub bytes: u64,
     pub lines_changed: u64,
-    /// Findings per rule index.
+    /// Findings per kind: indexed by [`FindingKind::counter_index`] (rules, then secret-named
+    /// fields, then private-key bodies), named by [`finding_ids`].
     pub findings: Vec<u64>,
     started: Instant,
     live: Option<LiveReport>,
@@ -62,13 +64,25 @@ struct JsonReport<'a> {
     is_final: bool,
 }
 
+/// The names of the counters of [`Stats::findings`]: rule ids, then the built-in kinds' ids.
+pub fn finding_ids(rules: &RuleSet) -> Vec<&str> {
+    let mut ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+    ids.extend(
+        [FindingKind::SecretField, FindingKind::PrivateKeyBody]
+            .iter()
+            .filter_map(|k| k.builtin_id()),
+    );
+    ids
+}
+
 impl Stats {
+    /// Zero counts for a run with `rule_count` rules.
     pub fn new(rule_count: usize) -> Self {
         Stats {
             lines: 0,
             bytes: 0,
             lines_changed: 0,
-            findings: vec![0; rule_count],
+            findings: vec![0; FindingKind::counter_len(rule_count)],
             started: Instant::now(),
             live: None,
         }
@@ -84,7 +98,7 @@ impl Stats {
     ) -> Self {
         self.live = Some(LiveReport {
             requested,
-            rule_ids: rules.rules.iter().map(|r| r.id.clone()).collect(),
+            rule_ids: finding_ids(rules).into_iter().map(str::to_owned).collect(),
             format,
         });
         self
@@ -146,8 +160,7 @@ impl Stats {
 
     /// The final report in `format`.
     pub fn report_as(&self, rules: &RuleSet, format: StatsFormat) -> String {
-        let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
-        self.render(&ids, format, true)
+        self.render(&finding_ids(rules), format, true)
     }
 
     /// A human-readable final report: totals, then findings per rule id (busiest first).

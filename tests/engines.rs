@@ -29,7 +29,7 @@ mod e2e_corpus;
 mod differential {
     use std::path::Path;
 
-    use logredact::detect::{Detector, Finding};
+    use logredact::detect::{Detector, RuleMatch};
     use logredact::engine::hyperscan::DatabaseSource;
     use logredact::engine::{HyperscanMatcher, HyperscanOptions, KeywordMatcher};
     use logredact::rules::RuleSet;
@@ -53,7 +53,7 @@ mod differential {
             }
         }
 
-        fn findings(d: &Detector, text: &[u8]) -> Vec<Finding> {
+        fn findings(d: &Detector, text: &[u8]) -> Vec<RuleMatch> {
             let mut out = Vec::new();
             d.find(text, &mut d.scratch(), &mut out);
             out
@@ -64,7 +64,7 @@ mod differential {
             let a = Self::findings(&self.regex, text);
             let b = Self::findings(&self.hyperscan, text);
             if a != b {
-                let rule = |f: &Finding| self.regex.rules().rules[f.rule as usize].id.clone();
+                let rule = |f: &RuleMatch| self.regex.rules().rules[f.rule as usize].id.clone();
                 let only_regex: Vec<_> = a.iter().filter(|f| !b.contains(f)).map(rule).collect();
                 let only_hs: Vec<_> = b.iter().filter(|f| !a.contains(f)).map(rule).collect();
                 panic!("{what}: engines differ; only regex: {only_regex:?}, only hyperscan: {only_hs:?}");

@@ -9,7 +9,7 @@
 
 mod common;
 
-use logredact::detect::{is_placeholder, Detector, Finding, WHOLE_LINE_LIMIT};
+use logredact::detect::{is_placeholder, Detector, RuleMatch, WHOLE_LINE_LIMIT};
 use logredact::engine::{self, EngineChoice};
 use logredact::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -61,7 +61,7 @@ fn detector(toml: &str, choice: EngineChoice) -> Detector {
 }
 
 /// What the detector finds in `line` (no newline in it).
-fn found(detector: &Detector, line: &[u8]) -> Vec<Finding> {
+fn found(detector: &Detector, line: &[u8]) -> Vec<RuleMatch> {
     let mut out = Vec::new();
     detector.find(line, &mut detector.scratch(), &mut out);
     out
@@ -70,7 +70,7 @@ fn found(detector: &Detector, line: &[u8]) -> Vec<Finding> {
 /// What one search of the whole line after another finds: the rule's regex, its first non-empty
 /// group as the secret, placeholders vetoed (the rules here have no other gate, and their
 /// matches do not overlap).
-fn whole_line_search(detector: &Detector, line: &[u8]) -> Vec<Finding> {
+fn whole_line_search(detector: &Detector, line: &[u8]) -> Vec<RuleMatch> {
     let regex = detector.rules().rules[0].regex();
     regex
         .captures_iter(line)
@@ -79,7 +79,7 @@ fn whole_line_search(detector: &Detector, line: &[u8]) -> Vec<Finding> {
             let secret = (1..caps.len())
                 .filter_map(|g| caps.get(g))
                 .find(|g| !g.is_empty())?;
-            (!is_placeholder(secret.as_bytes())).then_some(Finding {
+            (!is_placeholder(secret.as_bytes())).then_some(RuleMatch {
                 rule: 0,
                 start: secret.start(),
                 end: secret.end(),

@@ -10,7 +10,7 @@
 
 mod common;
 
-use logredact::detect::{Detector, Finding};
+use logredact::detect::{Detector, RuleMatch};
 use logredact::engine::KeywordMatcher;
 use logredact::rules::{Rule, RuleSet};
 
@@ -59,8 +59,8 @@ impl<'a> Alone<'a> {
     }
 
     /// What the rule alone finds in `text`.
-    fn findings(&self, text: &str) -> Vec<Finding> {
-        let mut found: Vec<Finding> = Vec::new();
+    fn findings(&self, text: &str) -> Vec<RuleMatch> {
+        let mut found: Vec<RuleMatch> = Vec::new();
         let mut scratch = self.detector.scratch();
         self.detector
             .find(text.as_bytes(), &mut scratch, &mut found);

@@ -6,7 +6,7 @@
 //! Must never: print the text it builds (it is made of rule examples and user patterns).
 #![allow(dead_code)]
 
-use logredact::detect::{Detector, Finding};
+use logredact::detect::{Detector, RuleMatch};
 use logredact::engine::KeywordMatcher;
 use logredact::rules::{Rule, RuleSet};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -93,7 +93,7 @@ fn near_misses(rule: &Rule, detector: &Detector) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for example in &rule.examples {
         let text = example.as_bytes();
-        let mut found: Vec<Finding> = Vec::new();
+        let mut found: Vec<RuleMatch> = Vec::new();
         detector.find(text, &mut scratch, &mut found);
         for f in &found {
             let (head, secret, tail) = (&text[..f.start], &text[f.start..f.end], &text[f.end..]);

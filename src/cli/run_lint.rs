@@ -15,6 +15,7 @@ use clap::{Args, CommandFactory};
 use super::{build_filter, load_rules, stream_options, Cli, Failure, FilterArgs, RuleArgs};
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
+use crate::filter::Filter;
 use crate::format::Format;
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
 use crate::run;
@@ -102,7 +103,9 @@ pub(super) fn run_wrapped(args: &FilterArgs, command: &[OsString]) -> Result<u8,
 pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     let rules = load_rules(&args.rules)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
-    let detector = Detector::new(rules, matcher);
+    // The filter's own scanner (default format, built-in key names): lint reports exactly what
+    // `logredact` run over the same sample replaces.
+    let filter = Filter::new(Detector::new(rules, matcher));
     let user_key = read_hash_key(args.hash_key_file.as_deref(), args.hash_key_env.as_deref())?
         .map(FingerprintKey::user)
         .transpose()
@@ -118,7 +121,7 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let summary = lint::lint(&detector, &options, &mut out).map_err(Failure::config)?;
+    let summary = lint::lint(&filter, &options, &mut out).map_err(Failure::config)?;
     if options.write_baseline.is_some() && summary.errors == 0 {
         return Ok(0);
     }

@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::detect::Detector;
-use crate::redact::Redactor;
+use crate::filter::Filter;
 use crate::rules::Rule;
 
 use fingerprint::{Baseline, FingerprintKey};
@@ -108,10 +107,11 @@ impl Input {
     }
 }
 
-/// Lints `options.paths` with `detector`, writing the report to `out` and problems to stderr.
+/// Lints `options.paths` with `filter` (the scanner and marker set of a filter run, so `lint`
+/// reports what that filter would replace), writing the report to `out` and problems to stderr.
 /// `Err` is a setup error (bad baseline, key mismatch): nothing was scanned.
 pub fn lint(
-    detector: &Detector,
+    filter: &Filter,
     options: &LintOptions,
     out: &mut dyn Write,
 ) -> Result<LintSummary, String> {
@@ -156,13 +156,23 @@ pub fn lint(
         ProgressBar::hidden()
     };
 
-    let rules = &detector.rules().rules;
+    // Reporters name findings by rule; the kinds no rule makes get a description of their own.
+    let mut kinds: Vec<Rule> = filter.detector().rules().rules.clone();
+    kinds.push(Rule::described(
+        crate::finding::SECRET_FIELD_ID,
+        "Value of a key that names a secret",
+    ));
+    kinds.push(Rule::described(
+        crate::finding::PRIVATE_KEY_BLOCK_ID,
+        "Body of a multi-line private key",
+    ));
+    let rule_count = filter.detector().rules().rules.len();
+    let rules = &kinds;
     let mut reporter: Box<dyn Reporter + '_> = match options.format {
         ReportFormat::Text => Box::new(text::TextReporter::new(&mut *out, options.color)),
         ReportFormat::Json => Box::new(json::JsonReporter::new(&mut *out)),
         ReportFormat::Sarif => Box::new(sarif::SarifReporter::new(&mut *out, rules)),
     };
-    let redactor = Redactor::new(detector.rules());
     let mut seen_fingerprints = Vec::new();
     for input in &inputs {
         let name = input.name();
@@ -187,9 +197,9 @@ pub fn lint(
                 return Ok(());
             }
             summary.findings += 1;
-            progress.suspend(|| reporter.finding(&name, &f, &rules[f.rule as usize]))
+            progress.suspend(|| reporter.finding(&name, &f, &rules[f.kind.counter_index(rule_count)]))
         };
-        if let Err(e) = scan::scan(detector, &redactor, &key, &mut reader, &mut on_finding) {
+        if let Err(e) = scan::scan(filter, &key, &mut reader, &mut on_finding) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return Err("lint: output closed".into());
             }

@@ -1,5 +1,6 @@
-//! Scanning one input for `lint`: reads it in large chunks, runs [`Detector::find`] once per
-//! batch of complete lines (like the filter), and turns each finding into a [`Located`] finding:
+//! Scanning one input for `lint`: reads it in large chunks, takes the findings of each batch of
+//! complete lines from [`Filter::findings`] (the filter's own scanner, so `lint` reports exactly
+//! what the filter replaces), and turns each finding into a [`Located`] finding:
 //! 1-based line and byte column, a UTF-16 column for SARIF, a fingerprint and a redacted preview.
 //!
 //! Owns: line/column arithmetic and previews. Must never: keep or return the bytes of a secret —
@@ -11,8 +12,8 @@ use std::io::{self, ErrorKind, Read};
 
 use memchr::{memchr_iter, memrchr};
 
-use crate::detect::{Detector, Finding, Scratch};
-use crate::redact::Redactor;
+use crate::filter::{Filter, FilterScratch};
+use crate::finding::{Finding, FindingKind};
 
 use super::fingerprint::FingerprintKey;
 
@@ -24,7 +25,7 @@ const PREVIEW_CONTEXT: usize = 48;
 /// One finding with its place in the input. Holds no secret.
 #[derive(Debug, Clone)]
 pub struct Located {
-    pub rule: u32,
+    pub kind: FindingKind,
     /// 1-based line number.
     pub line: u64,
     /// 1-based column of the secret's first byte, in bytes.
@@ -43,17 +44,16 @@ pub struct Located {
 
 /// Scans everything `input` yields, calling `report` for each finding in input order.
 pub fn scan(
-    detector: &Detector,
-    redactor: &Redactor,
+    filter: &Filter,
     key: &FingerprintKey,
     input: &mut dyn Read,
     report: &mut dyn FnMut(Located) -> io::Result<()>,
 ) -> io::Result<()> {
-    let overlap = detector.rules().max_match_len() + 256;
+    let overlap = filter.window_overlap();
     let window = BATCH_BYTES.max(4 * overlap);
     let mut buf = vec![0u8; window + BATCH_BYTES];
     let mut len = 0;
-    let mut scratch = detector.scratch();
+    let mut scratch = filter.scratch();
     let mut findings: Vec<Finding> = Vec::new();
     // Where `buf[0]` is: its line number, and how many bytes of that line came before it.
     let mut place = Place {
@@ -62,8 +62,7 @@ pub fn scan(
         utf16_offset: 0,
     };
     let mut ctx = Context {
-        detector,
-        redactor,
+        filter,
         key,
         scratch: &mut scratch,
         findings: &mut findings,
@@ -91,7 +90,7 @@ pub fn scan(
         } else if filled >= window {
             // One line longer than the buffer: report what lies before the overlap, keep the
             // rest to scan again with what follows.
-            let cut = ctx.window(&buf[..filled], &place, overlap, report)?;
+            let cut = ctx.window(&buf[..filled], &place, report)?;
             place.column_offset += cut as u64;
             place.utf16_offset += utf16_len(&buf[..cut]);
             buf.copy_within(cut..filled, 0);
@@ -109,10 +108,9 @@ struct Place {
 }
 
 struct Context<'a> {
-    detector: &'a Detector,
-    redactor: &'a Redactor,
+    filter: &'a Filter,
     key: &'a FingerprintKey,
-    scratch: &'a mut Scratch,
+    scratch: &'a mut FilterScratch,
     findings: &'a mut Vec<Finding>,
 }
 
@@ -125,7 +123,8 @@ impl Context<'_> {
         report: &mut dyn FnMut(Located) -> io::Result<()>,
     ) -> io::Result<()> {
         self.findings.clear();
-        self.detector.find(text, self.scratch, self.findings);
+        self.findings
+            .extend_from_slice(self.filter.findings(text, self.scratch));
         self.locate_all(text, place, report)
     }
 
@@ -134,18 +133,11 @@ impl Context<'_> {
         &mut self,
         text: &[u8],
         place: &Place,
-        overlap: usize,
         report: &mut dyn FnMut(Located) -> io::Result<()>,
     ) -> io::Result<usize> {
         self.findings.clear();
-        self.detector.find(text, self.scratch, self.findings);
-        let mut cut = text.len().saturating_sub(overlap);
-        for f in self.findings.iter() {
-            if f.match_start < cut && f.end > cut {
-                cut = f.end;
-            }
-        }
-        self.findings.retain(|f| f.end <= cut);
+        let (cut, findings) = self.filter.window_findings(text, self.scratch);
+        self.findings.extend_from_slice(findings);
         // Only the part before the cut: a secret in the overlap is not redacted yet, and must
         // not show up in a preview (it is reported with the next window).
         self.locate_all(&text[..cut], place, report)?;
@@ -179,7 +171,7 @@ impl Context<'_> {
                 (0, 0)
             };
             let previews = previews(
-                self.redactor,
+                self.filter,
                 &text[line_start..line_end],
                 line_start,
                 line_findings,
@@ -192,16 +184,15 @@ impl Context<'_> {
                 utf16_at = f.start;
                 let column_utf16 = utf16_col + 1;
                 report(Located {
-                    rule: f.rule,
+                    kind: f.kind,
                     line,
                     column: col_base + (f.start - line_start) as u64 + 1,
                     end_column: col_base + (f.end - line_start) as u64 + 1,
                     column_utf16,
                     end_column_utf16: column_utf16 + utf16_len(&text[f.start..f.end]),
-                    fingerprint: self.key.fingerprint(
-                        &self.detector.rules().rules[f.rule as usize].id,
-                        &text[f.start..f.end],
-                    ),
+                    fingerprint: self
+                        .key
+                        .fingerprint(self.filter.id_of(f.kind), &text[f.start..f.end]),
                     preview,
                 })?;
             }
@@ -214,7 +205,7 @@ impl Context<'_> {
 /// One preview per finding of a line: the redacted line, cut to some context around the
 /// finding's marker, escaped so control bytes cannot drive a terminal.
 fn previews(
-    redactor: &Redactor,
+    filter: &Filter,
     line: &[u8],
     line_start: usize,
     findings: &[Finding],
@@ -226,7 +217,10 @@ fn previews(
         let (start, end) = (f.start - line_start, f.end - line_start);
         redacted.extend_from_slice(&line[copied..start]);
         let marker_start = redacted.len();
-        redactor.write_replacement(f, &line[start..end], &mut redacted);
+        let local = Finding { start, end, ..*f };
+        filter
+            .redactor()
+            .write_replacement(&local, &line[start..end], &mut redacted);
         marker_spans.push((marker_start, redacted.len()));
         copied = end;
     }

@@ -1,17 +1,25 @@
-//! Redaction: the text that replaces a secret, and splicing it into a line.
+//! Redaction: the text that replaces a secret, and splicing it into a line — the only code that
+//! writes replacement bytes, for every kind of finding (rule matches, secret-named fields,
+//! private-key bodies) and every encoding (text, inside JSON strings, bare JSON scalars).
 //!
 //! Owns: the three modes and their markers — mask `[REDACTED:<rule-id>]`, keyed hash
 //! `[REDACTED:<rule-id>:<12 hex of HMAC-SHA256(key, secret)>]`, partial
 //! `[REDACTED:<rule-id>:<public prefix>...<last 4>]` — plus `--template` and per-rule overrides.
 //! Must never: let a replacement contain any byte of the secret beyond what partial mode documents
 //! as public (see [`partial_parts`]), or produce text that `detect` would report again: every
-//! marker is one `[REDACTED…]` span (starts with `detect::MARKER_OPEN`, its only `]` is its last
-//! byte), which `detect` skips, so output run through again is unchanged.
+//! marker is one `[REDACTED…]` span (starts with `finding::MARKER_OPEN`, its only `]` is its last
+//! byte) in the grammar [`Redactor::markers`] gives `detect`, which skips exactly those, so output
+//! run through again is unchanged. Markers need no escaping in JSON strings (no quote, backslash
+//! or control byte can be in one), so a replacement is valid wherever a finding may be.
 
 mod key;
 mod template;
 
-use crate::detect::Finding;
+use crate::finding::{
+    is_marker_safe, marker_safe_id, Encoding, Finding, FindingKind, MarkerGrammar,
+    PRIVATE_KEY_BLOCK_ID, SECRET_FIELD_ID,
+};
+use crate::format::json;
 use crate::rules::RuleSet;
 
 pub use key::{HashKey, MIN_KEY_BYTES, TAG_HEX_DIGITS};
@@ -64,9 +72,11 @@ struct RulePlan {
 /// Builds replacements for findings.
 pub struct Redactor {
     plans: Vec<RulePlan>,
+    /// Plans of the kinds no rule makes: secret-named fields and private-key bodies (`--mode` and
+    /// `--template` apply as to a rule without a public prefix).
+    field_plan: RulePlan,
+    key_body_plan: RulePlan,
     key: Option<HashKey>,
-    /// `--mode` and `--template`, for replacements no rule made (see [`Redactor::write_unruled`]).
-    default_mode: Mode,
     template: Option<Template>,
     /// Debug builds only: `LOGREDACT_TEST_PANIC` set makes redaction panic with the secret as
     /// the panic payload, so a test can prove the panic hook never prints it.
@@ -85,8 +95,9 @@ impl Redactor {
             .collect();
         Redactor {
             plans,
+            field_plan: RulePlan::new(SECRET_FIELD_ID, Mode::Mask, None, None),
+            key_body_plan: RulePlan::new(PRIVATE_KEY_BLOCK_ID, Mode::Mask, None, None),
             key: None,
-            default_mode: Mode::Mask,
             template: None,
             #[cfg(debug_assertions)]
             test_panic: false,
@@ -123,28 +134,51 @@ impl Redactor {
                 config.template.as_ref(),
             ));
         }
+        let unruled = |id| RulePlan::new(id, config.mode, None, config.template.as_ref());
         Ok(Redactor {
             plans,
+            field_plan: unruled(SECRET_FIELD_ID),
+            key_body_plan: unruled(PRIVATE_KEY_BLOCK_ID),
             key: config.key.clone(),
-            default_mode: config.mode,
             template: config.template.clone(),
             #[cfg(debug_assertions)]
             test_panic: std::env::var_os("LOGREDACT_TEST_PANIC").is_some(),
         })
     }
 
-    /// Appends the replacement for `finding` (whose secret is `secret`) to `out`. Mask mode
-    /// copies one precomputed marker; no mode allocates.
-    pub fn write_replacement(&self, finding: &Finding, secret: &[u8], out: &mut Vec<u8>) {
-        self.write_planned(&self.plans[finding.rule as usize], secret, out);
+    /// The markers this redactor writes, for `rules`: what a later pass must skip.
+    pub fn markers(&self, rules: &RuleSet) -> MarkerGrammar {
+        let grammar = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
+        match &self.template {
+            Some(t) => grammar.with_template(t.marker_parts()),
+            None => grammar,
+        }
     }
 
-    /// Appends the replacement for a secret that no rule found, named `id` (`format`'s values of
-    /// secret-named JSON fields, `secret-field`): `--mode` and `--template` apply as to a rule
-    /// without a public prefix. Builds the marker head on each call: such values are rare.
-    pub fn write_unruled(&self, id: &str, secret: &[u8], out: &mut Vec<u8>) {
-        let plan = RulePlan::new(id, self.default_mode, None, self.template.as_ref());
-        self.write_planned(&plan, secret, out);
+    /// Appends the replacement for `finding` to `out`; `raw` is the finding's span of the
+    /// scanned text. Mask mode copies one precomputed marker and reads nothing of the secret.
+    pub fn write_replacement(&self, finding: &Finding, raw: &[u8], out: &mut Vec<u8>) {
+        let plan = match finding.kind {
+            FindingKind::Rule(i) => &self.plans[i as usize],
+            FindingKind::SecretField => &self.field_plan,
+            FindingKind::PrivateKeyBody => &self.key_body_plan,
+        };
+        let quoted = finding.encoding == Encoding::JsonScalar;
+        if quoted {
+            out.push(b'"');
+        }
+        match finding.encoding {
+            // Hash tags and partial parts are of the secret, not of its escaped form: the same
+            // secret gets the same tag whatever envelope it came in.
+            Encoding::JsonString { depth } if plan.reads_secret() && raw.contains(&b'\\') => {
+                let secret = decode_times(raw, depth);
+                self.write_planned(plan, &secret, out);
+            }
+            _ => self.write_planned(plan, raw, out),
+        }
+        if quoted {
+            out.push(b'"');
+        }
     }
 
     fn write_planned(&self, plan: &RulePlan, secret: &[u8], out: &mut Vec<u8>) {
@@ -203,7 +237,7 @@ impl Redactor {
     }
 
     /// Appends `text` to `out` with every finding replaced. `findings` are sorted, do not
-    /// overlap, and are offsets into `text`.
+    /// overlap, and are offsets into `text` (see `finding::sort_and_merge`).
     pub fn apply(&self, text: &[u8], findings: &[Finding], out: &mut Vec<u8>) {
         let mut copied = 0;
         for f in findings {
@@ -218,7 +252,39 @@ impl Redactor {
 const NEEDS_KEY: &str = "needs a key: --hash-key-file FILE or --hash-key-env VAR \
                          (or --ephemeral-key for tags that correlate within this run only)";
 
+/// `--format json` for a line that is not a JSON object: writes `text` (already redacted) as
+/// `{"log":"<text>"}`, so a JSON-only reader (Fluent Bit stdin) keeps it.
+pub fn write_wrapped_as_json(text: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"log\":\"");
+    json::escape_into(text, out);
+    out.extend_from_slice(b"\"}");
+}
+
+/// `raw` JSON string content decoded `depth` times.
+fn decode_times(raw: &[u8], depth: u8) -> Vec<u8> {
+    let mut text = raw.to_vec();
+    let (mut decoded, mut map) = (Vec::new(), Vec::new());
+    for _ in 0..depth {
+        if !text.contains(&b'\\') {
+            break;
+        }
+        json::decode(&text, &mut decoded, &mut map);
+        std::mem::swap(&mut text, &mut decoded);
+    }
+    text
+}
+
 impl RulePlan {
+    /// Whether writing this plan's marker reads the secret's bytes (hash tags, partial parts).
+    fn reads_secret(&self) -> bool {
+        match &self.template {
+            Some(segments) => segments
+                .iter()
+                .any(|s| matches!(s, Segment::Hash | Segment::Prefix | Segment::Suffix)),
+            None => self.mode != Mode::Mask,
+        }
+    }
+
     fn new(id: &str, mode: Mode, prefix: Option<&str>, template: Option<&Template>) -> RulePlan {
         let id = marker_safe_id(id);
         let template = template.map(|t| {
@@ -249,25 +315,6 @@ impl RulePlan {
             template,
         }
     }
-}
-
-/// A rule id as written into markers: characters that could end the marker early, split the line
-/// or need escaping in JSON (`]`, `[`, `"`, `\`, controls, spaces, non-ASCII) become `_`.
-fn marker_safe_id(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && !matches!(c, ']' | '[' | '"' | '\\') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Bytes partial mode may copy from a secret into a marker: none of them can end the marker.
-fn is_marker_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+' | b'/' | b'=' | b':')
 }
 
 /// The parts of `secret` that partial mode may show: the rule's public `prefix` (when the secret

@@ -14,7 +14,7 @@
 //! escaped). Placeholder values cannot break that span: rule ids are sanitised, tags are hex, and
 //! kept prefix/suffix bytes come from a character set without brackets, quotes or backslashes.
 
-use crate::detect::MARKER_OPEN;
+use crate::finding::{MarkerPart, MARKER_OPEN};
 
 /// Longest accepted template, in bytes.
 const MAX_TEMPLATE_BYTES: usize = 256;
@@ -100,6 +100,19 @@ impl Template {
 
     pub fn uses(&self, wanted: &Segment) -> bool {
         self.segments.contains(wanted)
+    }
+
+    /// The template as the marker grammar reads it back (so a second pass skips its markers).
+    pub fn marker_parts(&self) -> Vec<MarkerPart> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(l) => MarkerPart::Literal(l.clone()),
+                Segment::Rule => MarkerPart::Id,
+                Segment::Hash => MarkerPart::Tag,
+                Segment::Prefix | Segment::Suffix => MarkerPart::Visible,
+            })
+            .collect()
     }
 }
 

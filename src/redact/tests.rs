@@ -15,11 +15,11 @@ fn rules() -> RuleSet {
 
 fn finding(rule: u32, start: usize, end: usize) -> Finding {
     Finding {
-        rule,
+        kind: FindingKind::Rule(rule),
         start,
         end,
-        match_start: start,
-        match_end: end,
+        encoding: Encoding::Raw,
+        precedence: crate::finding::Precedence::Specific,
     }
 }
 

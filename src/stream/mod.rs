@@ -18,7 +18,7 @@ use std::io::{self, ErrorKind, Read, Write};
 
 use memchr::{memchr, memmem, memrchr};
 
-use crate::detect::MARKER_OPEN;
+use crate::finding::MARKER_OPEN;
 use crate::filter::{Filter, FilterScratch, Outcome};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use memchr::memrchr;
 
 use super::{read_some, LongLines, StreamError, StreamOptions};
-use crate::detect::Scratch;
 use crate::filter::{Filter, Outcome, Scanned};
+use crate::scan::ScanScratch;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -146,7 +146,7 @@ pub fn run<W: Write + Send>(
 }
 
 fn scan_jobs(filter: &Filter, jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>) {
-    let mut scratch = filter.detector().scratch();
+    let mut scratch = filter.scan_scratch();
     loop {
         // The lock is held only to take one job, never while scanning.
         let job = match jobs.lock() {
@@ -162,7 +162,7 @@ fn scan_jobs(filter: &Filter, jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Don
 
 /// A job's scan, ready for the writer: what a worker does with it, and the reader with a small
 /// batch when input trickles.
-fn scan(filter: &Filter, scratch: &mut Scratch, job: Job) -> Done {
+fn scan(filter: &Filter, scratch: &mut ScanScratch, job: Job) -> Done {
     let mut scanned = Scanned::default();
     filter.scan(&job.batch[..job.len], scratch, &mut scanned);
     Done {
@@ -189,10 +189,10 @@ fn write_in_order<W: Write>(
     let mut long_line_changed: Option<bool> = None;
     for d in done {
         pending.insert(d.seq, d);
-        while let Some(d) = pending.remove(&next) {
+        while let Some(mut d) = pending.remove(&next) {
             next += 1;
             let batch = &d.batch[..d.len];
-            match &d.piece {
+            match &mut d.piece {
                 Piece::Lines(scanned) => {
                     out.clear();
                     let bytes: &[u8] =
@@ -258,7 +258,7 @@ fn read_batches(
     let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
     let read_bytes = options.read_bytes.max(1);
     let mut window_scratch = filter.scratch();
-    let mut inline_scratch = filter.detector().scratch();
+    let mut inline_scratch = filter.scan_scratch();
     let mut seq = 0u64;
     // A send fails only when the writer stopped (its error is what the caller reports).
     let stopped = || Ok(());

@@ -1,0 +1,475 @@
+//! The views of one line: which raw matches may be replaced where, the values of secret-named
+//! members, and the decoded strings (at any depth of JSON-in-a-string) that get an engine pass
+//! of their own.
+//!
+//! Owns: the mapping from a decoded view back to raw bytes ([`Map`]) and the batch of views
+//! ([`Views`]). Must never: write bytes, or drop a raw match without a view that covers it.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::{finding, message_start, reads_as_json, rule_finding, Framing, Scanner};
+use crate::detect::{is_placeholder, RuleMatch};
+use crate::finding::{Encoding, Finding, FindingKind};
+use crate::format::json;
+use crate::format::tokens::{Role, Token, TokenKind, Tokens};
+
+/// How deep JSON embedded in strings is followed as JSON; deeper, it is still searched as text.
+const MAX_EMBED_DEPTH: u8 = 16;
+/// Schemes kept in front of a secret-field value (`Bearer [REDACTED:…]`).
+const AUTH_SCHEMES: &[&str] = &[
+    "bearer ",
+    "basic ",
+    "token ",
+    "apikey ",
+    "digest ",
+    "negotiate ",
+];
+
+/// Where the bytes of a view came from in the raw text.
+pub(super) enum Map {
+    /// The view is raw text starting at this offset.
+    Offset(usize),
+    /// Byte `i` of the view was decoded from raw `starts[i]..ends[i]`.
+    Table { starts: Vec<usize>, ends: Vec<usize> },
+}
+
+impl Map {
+    pub(super) fn start_of(&self, i: usize) -> usize {
+        match self {
+            Map::Offset(base) => base + i,
+            Map::Table { starts, .. } => starts[i],
+        }
+    }
+
+    pub(super) fn end_of(&self, i: usize) -> usize {
+        match self {
+            Map::Offset(base) => base + i + 1,
+            Map::Table { ends, .. } => ends[i],
+        }
+    }
+
+    /// The raw range of view range `r` (non-empty), widened to whole escapes.
+    pub(super) fn raw(&self, r: Range<usize>) -> Range<usize> {
+        self.start_of(r.start)..self.end_of(r.end - 1)
+    }
+
+    /// The map of a string decoded from view bytes starting at `base`, whose decoding map
+    /// (`json::decode`'s: raw offset of the escape behind each decoded byte, then the raw length)
+    /// is `local`.
+    pub(super) fn child(&self, base: usize, local: &[usize]) -> Map {
+        let n = local.len().saturating_sub(1);
+        let mut starts = Vec::with_capacity(n);
+        let mut ends = vec![0; n];
+        for &l in &local[..n] {
+            starts.push(self.start_of(base + l));
+        }
+        // The escape behind byte j ends where the next escape starts (bytes of one escape share
+        // their start).
+        let mut next_start = local.get(n).copied().unwrap_or(0);
+        for j in (0..n).rev() {
+            if j + 1 < n && local[j + 1] != local[j] {
+                next_start = local[j + 1];
+            }
+            ends[j] = self.end_of(base + next_start - 1);
+        }
+        Map::Table { starts, ends }
+    }
+}
+
+/// Decoded views of a batch, one per line of `text`, searched in one engine pass.
+#[derive(Default)]
+pub(super) struct Views {
+    text: Vec<u8>,
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+    /// Per view: where it ends in `text`, and its escape depth.
+    spans: Vec<(usize, u8)>,
+}
+
+impl Views {
+    pub(super) fn clear(&mut self) {
+        self.text.clear();
+        self.starts.clear();
+        self.ends.clear();
+        self.spans.clear();
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    pub(super) fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    fn push(&mut self, view: &[u8], map: &Map, depth: u8) {
+        for i in 0..view.len() {
+            self.starts.push(map.start_of(i));
+            self.ends.push(map.end_of(i));
+        }
+        self.text.extend_from_slice(view);
+        self.spans.push((self.text.len(), depth));
+        self.text.push(b'\n');
+        self.starts.push(0);
+        self.ends.push(0);
+    }
+
+    /// The raw span and encoding of a match in [`Views::text`].
+    pub(super) fn raw_of(&self, m: &RuleMatch) -> Option<(Range<usize>, Encoding)> {
+        if m.start >= m.end {
+            return None;
+        }
+        let i = self.spans.partition_point(|&(end, _)| end < m.end);
+        let depth = self.spans.get(i)?.1;
+        Some((self.starts[m.start]..self.ends[m.end - 1], encoding(depth)))
+    }
+}
+
+/// One line being scanned.
+pub(super) struct LineContext<'a> {
+    pub scanner: &'a Scanner,
+    pub text: &'a [u8],
+    pub line: Range<usize>,
+    pub framing: Framing,
+}
+
+impl LineContext<'_> {
+    /// Adds to `out` the findings of this line: its raw `matches` where they may be replaced, the
+    /// values of secret-named members, and (into `views`) the decoded strings to search.
+    pub(super) fn scan_line(
+        &self,
+        matches: &[RuleMatch],
+        tokens: &mut Tokens,
+        views: &mut Views,
+        out: &mut Vec<Finding>,
+    ) {
+        let line = &self.text[self.line.clone()];
+        let region_start = match message_start(self.scanner, line) {
+            Some(c) if self.framing == Framing::Lines => self.line.start + c.message_start,
+            _ => self.line.start,
+        };
+        let region = &self.text[region_start..self.line.end];
+        tokens.read(region);
+        let map = Map::Offset(region_start);
+        if self.framing == Framing::Window || !reads_as_json(self.scanner, region) {
+            // Text: every match stands; quoted `"key": "value"` pairs still count.
+            for m in matches {
+                out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
+            }
+            walk(self.scanner, region, tokens, &map, 0, &[], views, out);
+            return;
+        }
+        let envelope = docker_envelope(region, tokens);
+        let mut valid: Option<bool> = None;
+        for m in matches {
+            let Some((s, e)) = m.start.checked_sub(region_start).zip(m.end.checked_sub(region_start))
+            else {
+                out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
+                continue;
+            };
+            match tokens.holding(s, e) {
+                Some(i) if envelope.contains(&i) => {}
+                Some(i) => {
+                    let t = &tokens.tokens[i];
+                    let encoding = match t.kind {
+                        TokenKind::Scalar => Some(Encoding::JsonScalar),
+                        // Escapes inside or just before the span: the decoded view covers it.
+                        TokenKind::String { .. }
+                            if region[s..e].contains(&b'\\')
+                                || odd_backslashes_before(region, t.content.start, s) =>
+                        {
+                            None
+                        }
+                        TokenKind::String { .. } => Some(Encoding::JsonString { depth: 1 }),
+                    };
+                    if let Some(encoding) = encoding {
+                        out.push(rule_finding(self.scanner, m, m.start..m.end, encoding));
+                    }
+                }
+                None => {
+                    // Across tokens: in valid JSON the views cover what lies in strings and a
+                    // replacement here would break the document; in anything else, text rules.
+                    let valid = *valid.get_or_insert_with(|| is_valid_json(region));
+                    if !valid {
+                        out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
+                    }
+                }
+            }
+        }
+        walk(self.scanner, region, tokens, &map, 1, &envelope, views, out);
+    }
+}
+
+/// The escape depth's encoding: 0 is text (quotes in a text line), more is inside JSON strings.
+fn encoding(depth: u8) -> Encoding {
+    if depth == 0 {
+        Encoding::Raw
+    } else {
+        Encoding::JsonString { depth }
+    }
+}
+
+/// Walks the tokens of `text` (a view at escape depth `depth`, mapped by `map`): values of
+/// secret-named members become findings; escaped strings are decoded into `views` and, when they
+/// hold JSON, walked in turn. Tokens listed in `skip` (a Docker envelope) are left alone.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    scanner: &Scanner,
+    text: &[u8],
+    tokens: &Tokens,
+    map: &Map,
+    depth: u8,
+    skip: &[usize],
+    views: &mut Views,
+    out: &mut Vec<Finding>,
+) {
+    if tokens.tokens.is_empty() {
+        return;
+    }
+    let secret_containers = secret_containers(scanner, text, tokens);
+    let (mut decoded, mut local) = (Vec::new(), Vec::new());
+    for (i, t) in tokens.tokens.iter().enumerate() {
+        if t.role == Role::Key || skip.contains(&i) {
+            continue;
+        }
+        if is_secret_value(scanner, text, tokens, t, &secret_containers) {
+            if let Some(f) = secret_field(text, t, map, depth, &mut decoded, &mut local) {
+                out.push(f);
+                continue;
+            }
+        }
+        if !matches!(t.kind, TokenKind::String { .. }) {
+            continue;
+        }
+        if !t.escaped {
+            // The raw pass saw these bytes, but not alone: a match that began at the key
+            // (`"password":"password=hunter2 …"`) may have been vetoed or dropped as a whole.
+            let content = &text[t.content.clone()];
+            if depth <= 1 && scanner.detector.may_match_in(content) {
+                let view_map = match map {
+                    Map::Offset(base) => Map::Offset(base + t.content.start),
+                    table => table.child(t.content.start, &identity(content.len())),
+                };
+                views.push(content, &view_map, depth.max(1));
+            }
+            continue;
+        }
+        json::decode(&text[t.content.clone()], &mut decoded, &mut local);
+        let child = map.child(t.content.start, &local);
+        if scanner.detector.may_match_in(&decoded) {
+            views.push(&decoded, &child, depth + 1);
+        }
+        // JSON inside the string (a Docker `log` holding a JSON line, `msg="{\"auth\": …}"`):
+        // its members count as any others.
+        if depth < MAX_EMBED_DEPTH && memchr::memmem::find(&decoded, b"\":").is_some() {
+            let mut inner = Tokens::default();
+            inner.read(&decoded);
+            let inner_text = std::mem::take(&mut decoded);
+            walk(scanner, &inner_text, &inner, &child, depth + 1, &[], views, out);
+            decoded = inner_text;
+        }
+    }
+}
+
+/// The decoding map of a string without escapes: byte `i` is byte `i`.
+fn identity(len: usize) -> Vec<usize> {
+    (0..=len).collect()
+}
+
+/// The finding for the value of a secret-named member, unless it is empty or a placeholder.
+fn secret_field(
+    text: &[u8],
+    t: &Token,
+    map: &Map,
+    depth: u8,
+    decoded: &mut Vec<u8>,
+    local: &mut Vec<usize>,
+) -> Option<Finding> {
+    let content = &text[t.content.clone()];
+    match t.kind {
+        TokenKind::Scalar => {
+            if matches!(content, b"true" | b"false" | b"null") {
+                return None;
+            }
+            let encoding = match depth {
+                0 => Encoding::Raw,
+                1 => Encoding::JsonScalar,
+                d => Encoding::JsonString { depth: d - 1 },
+            };
+            Some(finding(FindingKind::SecretField, map.raw(t.content.clone()), encoding))
+        }
+        TokenKind::String { .. } => {
+            json::decode(content, decoded, local);
+            let span = secret_value_span(decoded);
+            if span.is_empty() || is_placeholder(&decoded[span.clone()]) {
+                return None;
+            }
+            // Decoded span → bytes of this view → raw.
+            let start = local[span.start];
+            let end = local[span.end..]
+                .iter()
+                .copied()
+                .find(|&l| l > local[span.end - 1])
+                .unwrap_or(content.len());
+            let base = t.content.start;
+            Some(finding(
+                FindingKind::SecretField,
+                map.raw(base + start..base + end),
+                encoding(depth),
+            ))
+        }
+    }
+}
+
+/// Whether value token `t` is a secret by its place: under a secret-named key, an element of a
+/// list under one, or the `value` of an object that is named a secret (`{"name": "DB_PASSWORD",
+/// "value": …}`, `{"db_password": {"sensitive": true, "value": …}}`).
+fn is_secret_value(
+    scanner: &Scanner,
+    text: &[u8],
+    tokens: &Tokens,
+    t: &Token,
+    secret_containers: &[bool],
+) -> bool {
+    let in_secret = t.container.is_some_and(|c| secret_containers[c as usize]);
+    match t.role {
+        Role::Key => false,
+        Role::MemberValue { key } => {
+            let name = token_text(text, &tokens.tokens[key as usize]);
+            scanner.is_secret_key(&name) || (in_secret && is_value_key(&name))
+        }
+        Role::Element => t.container.is_some_and(|c| {
+            let container = tokens.containers[c as usize];
+            !container.is_object
+                && container.key.is_some_and(|k| {
+                    scanner.is_secret_key(&token_text(text, &tokens.tokens[k as usize]))
+                })
+        }),
+    }
+}
+
+/// Per container: whether it is named a secret, by the key it is the value of, or by a
+/// `name`/`key` member whose value names a secret.
+fn secret_containers(scanner: &Scanner, text: &[u8], tokens: &Tokens) -> Vec<bool> {
+    let mut secret: Vec<bool> = tokens
+        .containers
+        .iter()
+        .map(|c| {
+            c.key.is_some_and(|k| {
+                scanner.is_secret_key(&token_text(text, &tokens.tokens[k as usize]))
+            })
+        })
+        .collect();
+    for t in &tokens.tokens {
+        let (Role::MemberValue { key }, Some(c)) = (t.role, t.container) else {
+            continue;
+        };
+        let name = token_text(text, &tokens.tokens[key as usize]);
+        if (name.eq_ignore_ascii_case(b"name") || name.eq_ignore_ascii_case(b"key"))
+            && scanner.is_secret_key(&token_text(text, t))
+        {
+            secret[c as usize] = true;
+        }
+    }
+    secret
+}
+
+fn is_value_key(name: &[u8]) -> bool {
+    ["value", "secret_value", "plaintext", "data"]
+        .iter()
+        .any(|v| name.eq_ignore_ascii_case(v.as_bytes()))
+}
+
+/// A token's text, decoded when it holds escapes.
+fn token_text<'a>(text: &'a [u8], t: &Token) -> Cow<'a, [u8]> {
+    let raw = &text[t.content.clone()];
+    if !t.escaped {
+        return Cow::Borrowed(raw);
+    }
+    let (mut decoded, mut map) = (Vec::new(), Vec::new());
+    json::decode(raw, &mut decoded, &mut map);
+    Cow::Owned(decoded)
+}
+
+/// The tokens of a Docker json-file record's envelope (`time`, `stream`), which are never
+/// touched: only when the line is such a record (a top-level object with `log` and `time`).
+fn docker_envelope(text: &[u8], tokens: &Tokens) -> Vec<usize> {
+    let top_keys = || {
+        tokens
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.role == Role::Key && t.container == Some(0))
+    };
+    let has = |name: &[u8]| top_keys().any(|(_, t)| &text[t.content.clone()] == name);
+    if tokens.containers.first().is_none_or(|c| !c.is_object) || !has(b"log") || !has(b"time") {
+        return Vec::new();
+    }
+    tokens
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| match t.role {
+            Role::MemberValue { key } => {
+                t.container == Some(0)
+                    && matches!(
+                        &text[tokens.tokens[key as usize].content.clone()],
+                        b"time" | b"stream"
+                    )
+            }
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether the byte at `at` is escaped: an odd run of backslashes right before it (not counting
+/// back past `from`, the string's start).
+fn odd_backslashes_before(text: &[u8], from: usize, at: usize) -> bool {
+    text[from..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
+/// Whether `text` is one valid JSON document (strict; any depth the parser allows).
+fn is_valid_json(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// The part of a secret-field value to hide: all of it, or what follows an auth scheme word.
+fn secret_value_span(value: &[u8]) -> Range<usize> {
+    for scheme in AUTH_SCHEMES {
+        if value.len() > scheme.len()
+            && value[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        {
+            return scheme.len()..value.len();
+        }
+    }
+    0..value.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_scheme_words_stay_in_secret_fields() {
+        assert_eq!(secret_value_span(b"Bearer abc.def"), 7..14);
+        assert_eq!(secret_value_span(b"basic dXNlcjpwdw=="), 6..18);
+        assert_eq!(secret_value_span(b"hunter2"), 0..7);
+        assert_eq!(secret_value_span(b"Bearer "), 0..7);
+    }
+
+    #[test]
+    fn child_maps_widen_to_whole_escapes() {
+        let raw = br#"a\/b\u00e9z"#;
+        let (mut d, mut m) = (Vec::new(), Vec::new());
+        json::decode(raw, &mut d, &mut m);
+        let child = Map::Offset(100).child(0, &m);
+        // "é" (2 bytes) comes from `\u00e9` at raw 4..10.
+        assert_eq!(child.raw(3..5), 104..110);
+        assert_eq!(child.raw(1..2), 101..103);
+        assert_eq!(child.raw(0..d.len()), 100..100 + raw.len());
+        let grandchild = child.child(1, &[0, 1, 2]);
+        assert_eq!(grandchild.raw(0..2), 101..104);
+    }
+}
