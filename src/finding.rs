@@ -130,6 +130,69 @@ pub fn sort_and_merge(findings: &mut Vec<Finding>) {
     findings.truncate(kept);
 }
 
+/// Whether a value as a whole is a stand-in for a secret rather than one: what frameworks and
+/// templates log in place of the value (`[FILTERED]`, `(sensitive)`, `<hidden>`, `&lt;TOKEN&gt;`,
+/// `$(DB_PASSWORD)`, `${VAR}`, `{{ .Values.pw }}`, `REPLACE_ME`, `YOUR_API_KEY_HERE`, `[secure]`,
+/// `****`), or our own marker. Only whole values: `exampleQw3rtyU1op` is a password.
+pub fn is_placeholder_value(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    let last = v[v.len() - 1];
+    let inner = |open: usize, close: usize| -> &[u8] { &v[open..v.len() - close] };
+    let is_name = |text: &[u8]| {
+        !text.is_empty()
+            && text
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
+    };
+    let bracketed = match (first, last) {
+        (b'<', b'>') | (b'[', b']') | (b'(', b')') => v.len() >= 3 && is_name(inner(1, 1)),
+        (b'$', b')') if v.starts_with(b"$(") => is_name(inner(2, 1)),
+        (b'$', b'}') if v.starts_with(b"${") => v.len() <= 80,
+        (b'{', b'}') if v.starts_with(b"{{") => v.len() <= 120,
+        (b'%', b'%') => v.len() >= 3 && is_name(inner(1, 1)),
+        _ => false,
+    };
+    let html = v.len() > 8
+        && v[..4].eq_ignore_ascii_case(b"&lt;")
+        && v[v.len() - 4..].eq_ignore_ascii_case(b"&gt;")
+        && is_name(inner(4, 4));
+    // `$DB_PASSWORD`, `$user$suffix`: shell or template variables, not their values.
+    let variables = first == b'$'
+        && v.split(|&b| b == b'$').skip(1).all(|name| {
+            name.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        });
+    let all_same = v.iter().all(|&b| b == first);
+    let upper = v.to_ascii_uppercase();
+    let words = [
+        &b"REPLACE_ME"[..],
+        b"CHANGEME",
+        b"CHANGE_ME",
+        b"REDACTED",
+        b"FILTERED",
+        b"MASKED",
+        b"HIDDEN",
+        b"SECRET",
+        b"PASSWORD",
+        b"NULL",
+        b"NONE",
+        b"UNDEFINED",
+    ];
+    let shouted_stand_in = (upper.starts_with(b"YOUR_") || upper.starts_with(b"YOUR-"))
+        && is_name(v)
+        && (upper.ends_with(b"_HERE") || upper.ends_with(b"-HERE"));
+    bracketed
+        || html
+        || variables
+        || all_same
+        || shouted_stand_in
+        || words.iter().any(|w| upper == *w)
+        || v.starts_with(MARKER_OPEN)
+}
+
 /// A rule id as written into markers: characters that could end the marker early, split the line
 /// or need escaping in JSON (`]`, `[`, `"`, `\`, controls, spaces, non-ASCII) become `_`.
 pub fn marker_safe_id(id: &str) -> String {
@@ -344,6 +407,32 @@ mod tests {
             "[REDACTED:pw:0123]",
         ] {
             assert!(spans(&g, not_ours).is_empty(), "{not_ours}");
+        }
+    }
+
+    #[test]
+    fn placeholder_values_are_whole_values() {
+        for stand_in in [
+            "[FILTERED]",
+            "(sensitive)",
+            "<hidden>",
+            "<TOKEN>",
+            "&lt;YOURPASSWROD&gt;",
+            "$(DB_PASSWORD)",
+            "${DB_PASSWORD}",
+            "{{ .Values.pw }}",
+            "REPLACE_ME",
+            "YOUR_API_KEY_HERE",
+            "[secure]",
+            "********",
+            "$DB_PASSWORD",
+            "$super$ecret",
+            "",
+        ] {
+            assert!(is_placeholder_value(stand_in.as_bytes()), "{stand_in}");
+        }
+        for real in ["exampleQw3rtyU1op", "Summer$2024", "$2a$10$abc", "$ecret!", "xxxxQw3rty", "<a>b", "hunter2"] {
+            assert!(!is_placeholder_value(real.as_bytes()), "{real}");
         }
     }
 

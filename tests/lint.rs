@@ -216,7 +216,10 @@ fn sarif_report_is_valid_sarif_2_1_0_with_locations_github_can_use() {
     let run = &doc["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "logredact");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 2);
+    // The two test rules, then the kinds no rule makes (secret-named fields, private-key bodies).
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[2]["id"], "secret-field");
+    assert_eq!(rules[3]["id"], "private-key-block");
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     let first = &results[0];

@@ -263,7 +263,15 @@ fn filter_in_every_mode_leaks_nothing() {
         let out_lines = once.stdout.iter().filter(|&&b| b == b'\n').count();
         assert_eq!(out_lines, lines, "{what}");
         assert!(once.stdout != c.input, "{what}: something was redacted");
-        all_outputs.extend_from_slice(&once.stdout);
+        if args.contains(&"--template") {
+            // A template's markers are recognised by runs with that template (only the markers
+            // of the current configuration count as ours); the built-in forms by every run.
+            let again = run_filter(&args, env, &once.stdout);
+            c.check("second pass with the template", &again);
+            assert!(again.stdout == once.stdout, "{what}: a second pass changed the output");
+        } else {
+            all_outputs.extend_from_slice(&once.stdout);
+        }
     }
     let args = [
         "--mode",

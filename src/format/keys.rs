@@ -90,6 +90,10 @@ impl SecretKeys {
         if key.len() > MAX_KEY_LEN || !self.may_end_a_name(key) {
             return false;
         }
+        // A name, not a path, a URL or a sentence that happens to end in `password`.
+        if key.iter().any(|&b| matches!(b, b'/' | b':' | b'?' | b'=' | b'&' | b'<' | b'>')) {
+            return false;
+        }
         for (slot, &b) in buf.iter_mut().zip(key) {
             *slot = normalise_byte(b);
         }

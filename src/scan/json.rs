@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::{finding, message_start, reads_as_json, rule_finding, Framing, Scanner};
 use crate::detect::{is_placeholder, RuleMatch};
-use crate::finding::{Encoding, Finding, FindingKind};
+use crate::finding::{is_placeholder_value, Encoding, Finding, FindingKind};
 use crate::format::json;
 use crate::format::tokens::{Role, Token, TokenKind, Tokens};
 
@@ -302,7 +302,8 @@ fn secret_field(
         TokenKind::String { .. } => {
             json::decode(content, decoded, local);
             let span = secret_value_span(decoded);
-            if span.is_empty() || is_placeholder(&decoded[span.clone()]) {
+            let value = &decoded[span.clone()];
+            if span.is_empty() || is_placeholder(value) || is_placeholder_value(value) {
                 return None;
             }
             // Decoded span → bytes of this view → raw.

@@ -82,24 +82,45 @@ fn feed_line(
         let start = line.start + cri.message_start;
         let message = &text[start..line.end];
         if reads_as_json(scanner, message) {
-            json_values(message, start, streams, tokens, out);
+            json_values(scanner, message, start, streams, tokens, out);
             return;
         }
         let stream = usize::from(memmem::find(&bytes[..cri.message_start], b" stderr ").is_some());
         streams.cri[stream].feed(message, &mut bodies);
-        push_raw(&bodies, start, out);
+        push_raw(scanner, message, &bodies, start, out);
         return;
     }
     if reads_as_json(scanner, bytes) {
-        json_values(bytes, line.start, streams, tokens, out);
+        json_values(scanner, bytes, line.start, streams, tokens, out);
         return;
     }
     streams.text.feed(bytes, &mut bodies);
-    push_raw(&bodies, line.start, out);
+    push_raw(scanner, bytes, &bodies, line.start, out);
 }
 
-fn push_raw(bodies: &[std::ops::Range<usize>], base: usize, out: &mut Vec<Finding>) {
-    for b in bodies {
+/// Whether a body holds key material besides our own markers (a one-line key a rule redacted
+/// already is left alone, so a second pass changes nothing).
+fn is_material(scanner: &Scanner, body: &[u8]) -> bool {
+    let mut markers = Vec::new();
+    scanner.detector.markers().find_all(body, &mut markers);
+    let mut from = 0;
+    for m in markers.iter().chain(std::iter::once(&(body.len()..body.len()))) {
+        if body[from..m.start].iter().any(u8::is_ascii_alphanumeric) {
+            return true;
+        }
+        from = m.end;
+    }
+    false
+}
+
+fn push_raw(
+    scanner: &Scanner,
+    line: &[u8],
+    bodies: &[std::ops::Range<usize>],
+    base: usize,
+    out: &mut Vec<Finding>,
+) {
+    for b in bodies.iter().filter(|b| is_material(scanner, &line[(*b).clone()])) {
         out.push(finding(
             FindingKind::PrivateKeyBody,
             base + b.start..base + b.end,
@@ -111,6 +132,7 @@ fn push_raw(bodies: &[std::ops::Range<usize>], base: usize, out: &mut Vec<Findin
 /// A JSON document at `base`: a Docker record's `log` feeds that Docker stream; every other string
 /// value is a stream of its own (a key printed whole inside one value, `"-----BEGIN…\n…\n-----END…"`).
 fn json_values(
+    scanner: &Scanner,
     doc: &[u8],
     base: usize,
     streams: &mut KeyStreams,
@@ -147,7 +169,8 @@ fn json_values(
             }
             bodies.clear();
             state.feed(&decoded[piece_start..piece_end], &mut bodies);
-            for b in &bodies {
+            let piece = &decoded[piece_start..piece_end];
+            for b in bodies.iter().filter(|b| is_material(scanner, &piece[(*b).clone()])) {
                 out.push(finding(
                     FindingKind::PrivateKeyBody,
                     child.raw(piece_start + b.start..piece_start + b.end),
