@@ -217,7 +217,8 @@ impl Filter {
                     ..*f
                 })
                 .collect();
-            let is_object = json::looks_like_object(line) && json::scan_object(line, &mut Vec::new());
+            let is_object =
+                json::looks_like_object(line) && json::scan_object(line, &mut Vec::new());
             if is_object {
                 self.redactor.apply(line, &shifted, out);
             } else {

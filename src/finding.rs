@@ -162,7 +162,8 @@ pub fn is_placeholder_value(value: &[u8]) -> bool {
     // `$DB_PASSWORD`, `$user$suffix`: shell or template variables, not their values.
     let variables = first == b'$'
         && v.split(|&b| b == b'$').skip(1).all(|name| {
-            name.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            name.first()
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
                 && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
         });
     let all_same = v.iter().all(|&b| b == first);
@@ -297,7 +298,10 @@ impl MarkerGrammar {
             b']' => Some(at + head + 1),
             b':' => {
                 let tail = &after_id[1..];
-                let close = tail.iter().take(2 * MAX_VISIBLE + 4).position(|&b| b == b']')?;
+                let close = tail
+                    .iter()
+                    .take(2 * MAX_VISIBLE + 4)
+                    .position(|&b| b == b']')?;
                 let inner = &tail[..close];
                 let is_tag =
                     inner.len() == TAG_HEX_DIGITS && inner.iter().all(u8::is_ascii_hexdigit);
@@ -431,7 +435,15 @@ mod tests {
         ] {
             assert!(is_placeholder_value(stand_in.as_bytes()), "{stand_in}");
         }
-        for real in ["exampleQw3rtyU1op", "Summer$2024", "$2a$10$abc", "$ecret!", "xxxxQw3rty", "<a>b", "hunter2"] {
+        for real in [
+            "exampleQw3rtyU1op",
+            "Summer$2024",
+            "$2a$10$abc",
+            "$ecret!",
+            "xxxxQw3rty",
+            "<a>b",
+            "hunter2",
+        ] {
             assert!(!is_placeholder_value(real.as_bytes()), "{real}");
         }
     }

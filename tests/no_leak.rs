@@ -268,7 +268,10 @@ fn filter_in_every_mode_leaks_nothing() {
             // of the current configuration count as ours); the built-in forms by every run.
             let again = run_filter(&args, env, &once.stdout);
             c.check("second pass with the template", &again);
-            assert!(again.stdout == once.stdout, "{what}: a second pass changed the output");
+            assert!(
+                again.stdout == once.stdout,
+                "{what}: a second pass changed the output"
+            );
         } else {
             all_outputs.extend_from_slice(&once.stdout);
         }

@@ -91,7 +91,10 @@ impl SecretKeys {
             return false;
         }
         // A name, not a path, a URL or a sentence that happens to end in `password`.
-        if key.iter().any(|&b| matches!(b, b'/' | b':' | b'?' | b'=' | b'&' | b'<' | b'>')) {
+        if key
+            .iter()
+            .any(|&b| matches!(b, b'/' | b':' | b'?' | b'=' | b'&' | b'<' | b'>'))
+        {
             return false;
         }
         for (slot, &b) in buf.iter_mut().zip(key) {

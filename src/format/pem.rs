@@ -228,7 +228,9 @@ fn body_of_line(text: &[u8]) -> Option<Range<usize>> {
 fn is_body_run(text: &[u8]) -> bool {
     !text.is_empty()
         && text.len() <= MAX_BODY_BYTES
-        && text.iter().all(|&b| is_base64(b) || b == b' ' || b == b'\t')
+        && text
+            .iter()
+            .all(|&b| is_base64(b) || b == b' ' || b == b'\t')
 }
 
 fn is_base64(b: u8) -> bool {
@@ -240,7 +242,10 @@ fn trim(line: &[u8], range: Range<usize>) -> Range<usize> {
     match part.iter().position(|b| !b.is_ascii_whitespace()) {
         None => range.start..range.start,
         Some(first) => {
-            let last = part.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap_or(first);
+            let last = part
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .unwrap_or(first);
             range.start + first..range.start + last + 1
         }
     }
@@ -278,7 +283,10 @@ mod tests {
     #[test]
     fn a_line_that_is_not_key_material_ends_the_block_untouched() {
         let mut s = PemState::default();
-        feed(&mut s, "login failed for user \"-----BEGIN PRIVATE KEY-----\"");
+        feed(
+            &mut s,
+            "login failed for user \"-----BEGIN PRIVATE KEY-----\"",
+        );
         assert!(s.is_open());
         assert!(feed(&mut s, "audit: user mallory dropped table t1").is_empty());
         assert!(!s.is_open());
@@ -292,7 +300,11 @@ mod tests {
         assert_eq!(feed(&mut s, line), vec![28..34]);
         assert!(!s.is_open());
         feed(&mut s, "-----BEGIN RSA PRIVATE KEY-----");
-        assert!(feed(&mut s, "-----END RSA PRIVATE KEY----------BEGIN EC PRIVATE KEY-----").is_empty());
+        assert!(feed(
+            &mut s,
+            "-----END RSA PRIVATE KEY----------BEGIN EC PRIVATE KEY-----"
+        )
+        .is_empty());
         assert!(s.is_open());
         assert_eq!(feed(&mut s, "MHcCAQEEIBq2"), vec![0..12]);
     }

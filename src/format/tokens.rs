@@ -294,7 +294,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_linear_and_still_read() {
-        let text = format!("{}{{\"password\":\"pw\"}}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let text = format!(
+            "{}{{\"password\":\"pw\"}}{}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         let mut t = Tokens::default();
         t.read(text.as_bytes());
         assert_eq!(t.tokens.len(), 2);

@@ -197,7 +197,8 @@ pub fn lint(
                 return Ok(());
             }
             summary.findings += 1;
-            progress.suspend(|| reporter.finding(&name, &f, &rules[f.kind.counter_index(rule_count)]))
+            progress
+                .suspend(|| reporter.finding(&name, &f, &rules[f.kind.counter_index(rule_count)]))
         };
         if let Err(e) = scan::scan(filter, &key, &mut reader, &mut on_finding) {
             if e.kind() == io::ErrorKind::BrokenPipe {

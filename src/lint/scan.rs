@@ -204,12 +204,7 @@ impl Context<'_> {
 
 /// One preview per finding of a line: the redacted line, cut to some context around the
 /// finding's marker, escaped so control bytes cannot drive a terminal.
-fn previews(
-    filter: &Filter,
-    line: &[u8],
-    line_start: usize,
-    findings: &[Finding],
-) -> Vec<String> {
+fn previews(filter: &Filter, line: &[u8], line_start: usize, findings: &[Finding]) -> Vec<String> {
     let mut redacted = Vec::with_capacity(line.len());
     let mut marker_spans = Vec::with_capacity(findings.len());
     let mut copied = 0;

@@ -31,7 +31,10 @@ pub(super) enum Map {
     /// The view is raw text starting at this offset.
     Offset(usize),
     /// Byte `i` of the view was decoded from raw `starts[i]..ends[i]`.
-    Table { starts: Vec<usize>, ends: Vec<usize> },
+    Table {
+        starts: Vec<usize>,
+        ends: Vec<usize>,
+    },
 }
 
 impl Map {
@@ -158,12 +161,25 @@ impl LineContext<'_> {
                 out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
             }
             walk(self.scanner, region, tokens, &map, 0, &[], views, out);
+            if memchr::memchr(b'\\', region).is_some() {
+                // Quotes in text need not pair up (a logged field may hold a lone `"`), so the
+                // strings found above may be the wrong ones: the whole line, unescaped, is one
+                // more view.
+                let (mut decoded, mut local) = (Vec::new(), Vec::new());
+                json::decode(region, &mut decoded, &mut local);
+                if self.scanner.detector.may_match_in(&decoded) {
+                    views.push(&decoded, &map.child(0, &local), 1);
+                }
+            }
             return;
         }
         let envelope = docker_envelope(region, tokens);
         let mut valid: Option<bool> = None;
         for m in matches {
-            let Some((s, e)) = m.start.checked_sub(region_start).zip(m.end.checked_sub(region_start))
+            let Some((s, e)) = m
+                .start
+                .checked_sub(region_start)
+                .zip(m.end.checked_sub(region_start))
             else {
                 out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
                 continue;
@@ -266,7 +282,16 @@ fn walk(
             let mut inner = Tokens::default();
             inner.read(&decoded);
             let inner_text = std::mem::take(&mut decoded);
-            walk(scanner, &inner_text, &inner, &child, depth + 1, &[], views, out);
+            walk(
+                scanner,
+                &inner_text,
+                &inner,
+                &child,
+                depth + 1,
+                &[],
+                views,
+                out,
+            );
             decoded = inner_text;
         }
     }
@@ -297,7 +322,11 @@ fn secret_field(
                 1 => Encoding::JsonScalar,
                 d => Encoding::JsonString { depth: d - 1 },
             };
-            Some(finding(FindingKind::SecretField, map.raw(t.content.clone()), encoding))
+            Some(finding(
+                FindingKind::SecretField,
+                map.raw(t.content.clone()),
+                encoding,
+            ))
         }
         TokenKind::String { .. } => {
             json::decode(content, decoded, local);
@@ -428,7 +457,13 @@ fn docker_envelope(text: &[u8], tokens: &Tokens) -> Vec<usize> {
 /// Whether the byte at `at` is escaped: an odd run of backslashes right before it (not counting
 /// back past `from`, the string's start).
 fn odd_backslashes_before(text: &[u8], from: usize, at: usize) -> bool {
-    text[from..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    text[from..at]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count()
+        % 2
+        == 1
 }
 
 /// Whether `text` is one valid JSON document (strict; any depth the parser allows).

@@ -167,15 +167,17 @@ impl Scanner {
                 line,
                 framing,
             };
-            ctx.scan_line(&matches[first..next_match], tokens, views, &mut scanned.findings);
+            ctx.scan_line(
+                &matches[first..next_match],
+                tokens,
+                views,
+                &mut scanned.findings,
+            );
         }
         if !views.is_empty() {
             scratch.view_matches.clear();
-            self.detector.find(
-                views.text(),
-                &mut scratch.detect,
-                &mut scratch.view_matches,
-            );
+            self.detector
+                .find(views.text(), &mut scratch.detect, &mut scratch.view_matches);
             for m in &scratch.view_matches {
                 if let Some((span, encoding)) = scratch.views.raw_of(m) {
                     scanned.findings.push(rule_finding(self, m, span, encoding));
@@ -191,7 +193,9 @@ impl Scanner {
     /// nothing.
     fn find_triggers(&self, text: &[u8], at: &mut Vec<usize>) {
         at.clear();
-        at.extend(memmem::find_iter(text, b"\":").filter(|&colon| self.names_secret(text, colon)));
+        at.extend(memmem::find_iter(text, b"\":").filter(|&colon| {
+            self.names_secret(text, colon) || self.names_a_secret_by_value(text, colon)
+        }));
         if self.format.reads_json() {
             let mut checked_until = 0;
             for b in memchr_iter(b'\\', text) {
@@ -207,7 +211,7 @@ impl Scanner {
                 // One trigger per line, and only where some rule may match the decoded text or a
                 // key may name a secret: most escapes (`\n` in a stack trace) need nothing.
                 let line = line_around(text, b);
-                if self.detector.may_match_in(&text[line.clone()]) {
+                if self.may_match_unescaped(&text[line.clone()]) {
                     at.push(b);
                 }
                 checked_until = line.end + 1;
@@ -215,6 +219,38 @@ impl Scanner {
         }
         at.sort_unstable();
         at.dedup();
+    }
+
+    /// Whether some rule may match `line` once its escapes are undone: keywords with quotes
+    /// (`"auth"`, `"d"`) are `\"auth\"` in the raw line. Approximated by dropping backslashes.
+    fn may_match_unescaped(&self, line: &[u8]) -> bool {
+        let unescaped: Vec<u8> = line.iter().copied().filter(|&b| b != b'\\').collect();
+        self.detector.may_match_in(&unescaped)
+    }
+
+    /// Whether the member at `quote` is `"name": "<secret name>"` (or `"key": …`): the
+    /// `{"name": "DB_PASSWORD", "value": …}` pairs of Kubernetes env lists and similar.
+    fn names_a_secret_by_value(&self, text: &[u8], quote: usize) -> bool {
+        let key_end = quote;
+        let is_name_key = [&b"name"[..], b"Name", b"key", b"Key"].iter().any(|k| {
+            text[..key_end].ends_with(k)
+                && text.get(key_end.wrapping_sub(k.len() + 1)) == Some(&b'"')
+        });
+        if !is_name_key {
+            return false;
+        }
+        let rest = &text[quote + 2..];
+        let Some(open) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return false;
+        };
+        if rest[open] != b'"' {
+            return false;
+        }
+        let value = &rest[open + 1..];
+        let end = memchr(b'"', value)
+            .unwrap_or(value.len())
+            .min(crate::format::keys::MAX_KEY_LEN);
+        self.keys.is_secret(&value[..end])
     }
 
     /// Whether the key that ends at the quote at `quote` (as in `"key":` or `\"key\":`) names a

@@ -54,10 +54,20 @@ pub(super) fn track(
     let mut tokens = Tokens::default();
     while line_start < text.len() {
         let line_end = memchr(b'\n', &text[line_start..]).map_or(text.len(), |p| line_start + p);
-        while armour_lines.get(next_armour).is_some_and(|&a| a <= line_start) {
+        while armour_lines
+            .get(next_armour)
+            .is_some_and(|&a| a <= line_start)
+        {
             next_armour += 1;
         }
-        feed_line(scanner, text, line_start..line_end, streams, &mut tokens, out);
+        feed_line(
+            scanner,
+            text,
+            line_start..line_end,
+            streams,
+            &mut tokens,
+            out,
+        );
         line_start = line_end + 1;
         if !streams.any_open() {
             match armour_lines.get(next_armour) {
@@ -104,7 +114,10 @@ fn is_material(scanner: &Scanner, body: &[u8]) -> bool {
     let mut markers = Vec::new();
     scanner.detector.markers().find_all(body, &mut markers);
     let mut from = 0;
-    for m in markers.iter().chain(std::iter::once(&(body.len()..body.len()))) {
+    for m in markers
+        .iter()
+        .chain(std::iter::once(&(body.len()..body.len())))
+    {
         if body[from..m.start].iter().any(u8::is_ascii_alphanumeric) {
             return true;
         }
@@ -120,7 +133,10 @@ fn push_raw(
     base: usize,
     out: &mut Vec<Finding>,
 ) {
-    for b in bodies.iter().filter(|b| is_material(scanner, &line[(*b).clone()])) {
+    for b in bodies
+        .iter()
+        .filter(|b| is_material(scanner, &line[(*b).clone()]))
+    {
         out.push(finding(
             FindingKind::PrivateKeyBody,
             base + b.start..base + b.end,
@@ -170,7 +186,10 @@ fn json_values(
             bodies.clear();
             state.feed(&decoded[piece_start..piece_end], &mut bodies);
             let piece = &decoded[piece_start..piece_end];
-            for b in bodies.iter().filter(|b| is_material(scanner, &piece[(*b).clone()])) {
+            for b in bodies
+                .iter()
+                .filter(|b| is_material(scanner, &piece[(*b).clone()]))
+            {
                 out.push(finding(
                     FindingKind::PrivateKeyBody,
                     child.raw(piece_start + b.start..piece_start + b.end),

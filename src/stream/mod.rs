@@ -18,8 +18,8 @@ use std::io::{self, ErrorKind, Read, Write};
 
 use memchr::{memchr, memmem, memrchr};
 
-use crate::finding::MARKER_OPEN;
 use crate::filter::{Filter, FilterScratch, Outcome};
+use crate::finding::MARKER_OPEN;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
