@@ -27,6 +27,8 @@ use crate::shutdown::Shutdown;
 use crate::stats::{Stats, StatsFormat};
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
+// Opening `filter` inputs (issue 14).
+mod input;
 // `run`, `lint`, `completions`, `man` (issue 7).
 mod run_lint;
 pub use run_lint::LintArgs;
@@ -67,7 +69,8 @@ pub enum Command {
     Filter {
         #[command(flatten)]
         args: FilterArgs,
-        /// Files to read instead of stdin, in order.
+        /// Files to read instead of stdin, in order (`-` is stdin); an unreadable one is reported
+        /// and skipped, and the exit status is then 1.
         files: Vec<PathBuf>,
     },
     /// Inspect, validate and self-test rule files.
@@ -162,8 +165,8 @@ pub struct FilterArgs {
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
-    /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Scanning threads (0 = one per core, at most 4; at most 64). Output is identical for any number.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
@@ -334,6 +337,20 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
+/// The largest `--threads`: the reader and writer are the limit long before this, and each
+/// thread costs a stack and a batch buffer, so more is a mistake, not a tuning.
+pub const MAX_THREADS: usize = 64;
+
+/// `--threads N`: a usage error (exit 2) above [`MAX_THREADS`], never a panic or a huge allocation.
+fn parse_threads(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        _ => Err(format!(
+            "expected a number from 0 to {MAX_THREADS} (0 = one per core)"
+        )),
+    }
+}
+
 /// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
 /// the single reader and writer are the limit).
 fn scan_threads(requested: usize) -> usize {
@@ -459,22 +476,44 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         }
     };
     let mut result = Ok(());
-    if files.is_empty() {
-        let options = StreamOptions {
-            more_waiting: stream::stdin_ready,
-            ..options
-        };
-        result = run_one(&mut io::stdin().lock(), options, &mut stats);
+    // Files that could not be opened: reported and skipped, exit 1 at the end (issue 14, C3).
+    let mut unreadable = false;
+    let stdin_options = StreamOptions {
+        more_waiting: stream::stdin_ready,
+        ..options
+    };
+    let stdin_only = [PathBuf::from("-")];
+    let inputs = if files.is_empty() {
+        &stdin_only[..]
     } else {
-        for path in files {
-            let mut input = File::open(path).map_err(|e| Failure {
-                code: 1,
-                message: format!("{}: {e}", path.display()),
-            })?;
-            result = run_one(&mut input, options, &mut stats);
-            if result.is_err() || shutdown.requested() {
-                break;
+        files
+    };
+    for (i, path) in inputs.iter().enumerate() {
+        // Each file's end is a line end: a last line without newline must not join the next
+        // file's first line (two lines become one, and a secret split across them escapes).
+        let line_end = match i + 1 < inputs.len() {
+            true => input::LastLine::Terminate,
+            false => input::LastLine::AsIs,
+        };
+        result = if path.as_os_str() == "-" {
+            let mut stdin = input::LineEnded::new(io::stdin().lock(), line_end);
+            run_one(&mut stdin, stdin_options, &mut stats)
+        } else {
+            match input::open_file(path) {
+                Ok(file) => run_one(
+                    &mut input::LineEnded::new(file, line_end),
+                    options,
+                    &mut stats,
+                ),
+                Err(message) => {
+                    eprintln!("logredact: {message}");
+                    unreadable = true;
+                    continue;
+                }
             }
+        };
+        if result.is_err() || shutdown.requested() {
+            break;
         }
     }
     if args.stats || args.stats_format.is_some() {
@@ -488,7 +527,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         Ok(()) if shutdown.signal().is_some() => {
             Ok(128 + shutdown.signal().map_or(15, |s| s as u8))
         }
-        Ok(()) => Ok(0),
+        Ok(()) => Ok(u8::from(unreadable)),
         // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
         Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(Failure {

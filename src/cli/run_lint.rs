@@ -17,6 +17,7 @@ use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::format::Format;
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
+use crate::redact::HashKey;
 use crate::run;
 
 pub(super) const RUN_EXAMPLES: &str = "\
@@ -125,27 +126,13 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     Ok(summary.exit_code())
 }
 
-/// The fingerprint key from a file or an environment variable (never from the command line).
-/// Trailing whitespace (a final newline) is not part of the key.
+/// The fingerprint key from a file or an environment variable (never from the command line),
+/// through the filter's own loader: the same minimum length, weak-key checks and scrubbing.
 fn read_hash_key(
     file: Option<&std::path::Path>,
     env: Option<&str>,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    let raw = match (file, env) {
-        (Some(path), _) => std::fs::read(path)
-            .map_err(|e| Failure::config(format!("--hash-key-file {}: {e}", path.display())))?,
-        (None, Some(var)) => std::env::var_os(var)
-            .ok_or_else(|| {
-                Failure::config(format!("--hash-key-env {var}: the variable is not set"))
-            })?
-            .into_encoded_bytes(),
-        (None, None) => return Ok(None),
-    };
-    let end = raw
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |p| p + 1);
-    Ok(Some(raw[..end].to_vec()))
+    HashKey::read_user_key(file, env).map_err(Failure::config)
 }
 
 pub(super) fn print_completions(shell: clap_complete::Shell) -> Result<u8, Failure> {
