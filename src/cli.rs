@@ -20,7 +20,7 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::format::rsyslog::{self, RsyslogInput};
 use crate::format::{Format, FormatOptions};
-use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
+use crate::redact::{HashKey, KeyFileAccess, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
@@ -215,12 +215,22 @@ pub struct RedactArgs {
     /// Refused: a key on the command line is visible to every user in the process list.
     #[arg(long, value_name = "KEY", hide = true)]
     pub hash_key: Option<OsString>,
+    /// Accept a --hash-key-file that group or others can read (refused otherwise: whoever
+    /// reads the key can test guesses against the tags).
+    #[arg(long)]
+    pub allow_readable_key: bool,
 }
 
 impl RedactArgs {
-    /// Loads the key and parses the template. Errors never show a key. `quiet` suppresses the
-    /// warning about a world-readable key file (rsyslog mode: stderr is not ours).
-    pub fn config(&self, quiet: bool) -> Result<RedactConfig, Failure> {
+    fn key_file_access(&self) -> KeyFileAccess {
+        match self.allow_readable_key {
+            true => KeyFileAccess::AllowReadable,
+            false => KeyFileAccess::OwnerOnly,
+        }
+    }
+
+    /// Loads the key and parses the template. Errors never show a key.
+    pub fn config(&self) -> Result<RedactConfig, Failure> {
         if self.hash_key.is_some() {
             return Err(Failure::config(
                 "--hash-key is refused: a key on the command line is visible in the process \
@@ -228,10 +238,7 @@ impl RedactArgs {
             ));
         }
         let key = if let Some(path) = &self.hash_key_file {
-            if !quiet {
-                warn_if_readable_by_others(path);
-            }
-            Some(HashKey::from_file(path))
+            Some(HashKey::from_file(path, self.key_file_access()))
         } else if let Some(var) = &self.hash_key_env {
             Some(HashKey::from_env(var))
         } else if self.ephemeral_key {
@@ -252,25 +259,6 @@ impl RedactArgs {
             template,
         })
     }
-}
-
-/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
-/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
-fn warn_if_readable_by_others(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o004 != 0 {
-                eprintln!(
-                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
-                    path.display()
-                );
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 /// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
@@ -389,8 +377,7 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
 }
 
 fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
-    let quiet = args.format == Format::Rsyslog;
-    let redact = args.redact.config(quiet)?;
+    let redact = args.redact.config()?;
     let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
@@ -439,6 +426,12 @@ fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
 fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     if args.format == Format::Rsyslog {
         return run_rsyslog(args, files);
+    }
+    if input::stdout_was_closed() {
+        return Err(Failure {
+            code: 1,
+            message: "error writing output: stdout is closed".into(),
+        });
     }
     let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = stream_options(args)?;

@@ -1,5 +1,5 @@
 //! The inputs of `logredact filter FILE...`: opening each one, and making each file's end a line
-//! end (issue 14, C3 and L5's `filter a b`).
+//! end (issue 14, C3 and L5's `filter a b`); and telling a closed stdout from `> /dev/null` (M6).
 //!
 //! Owns: the open error text (the path and the OS reason) and the newline added after a file
 //! whose last line has none. Must never: read ahead, reorder or drop a byte of input, or put
@@ -28,6 +28,23 @@ pub fn open_file(path: &Path) -> Result<File, String> {
         Ok(_) => Ok(file),
         Err(e) => Err(format!("{name}: {e}")),
     }
+}
+
+/// Whether our stdout was closed when we were started (`logredact >&-`). Rust's runtime then
+/// opens `/dev/null` on fd 1 before `main` (so output would vanish without an error); it opens it
+/// read-write, while a shell's `> /dev/null` opens it write-only — that is how the two are told
+/// apart. Linux only (`/proc`); elsewhere, and on any doubt, the answer is no.
+pub fn stdout_was_closed() -> bool {
+    let is_null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+    let read_write = || {
+        let info = std::fs::read_to_string("/proc/self/fdinfo/1").unwrap_or_default();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+        flags.is_some_and(|f| f & 0o3 == 0o2)
+    };
+    is_null && read_write()
 }
 
 /// A reader that, with [`LastLine::Terminate`], yields one `\n` at end of input when the last

@@ -17,7 +17,7 @@ use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::format::Format;
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
-use crate::redact::HashKey;
+use crate::redact::{HashKey, KeyFileAccess};
 use crate::run;
 
 pub(super) const RUN_EXAMPLES: &str = "\
@@ -64,6 +64,9 @@ pub struct LintArgs {
     /// Key for fingerprints, read from environment variable VAR.
     #[arg(long, value_name = "VAR", conflicts_with = "hash_key_file")]
     pub hash_key_env: Option<String>,
+    /// Accept a --hash-key-file that group or others can read.
+    #[arg(long)]
+    pub allow_readable_key: bool,
     /// Files or directories (recursive; `.gz` is decompressed); `-` reads stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -104,10 +107,19 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     let rules = load_rules(&args.rules)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let detector = Detector::new(rules, matcher);
-    let user_key = read_hash_key(args.hash_key_file.as_deref(), args.hash_key_env.as_deref())?
-        .map(FingerprintKey::user)
-        .transpose()
-        .map_err(Failure::config)?;
+    let access = match args.allow_readable_key {
+        true => KeyFileAccess::AllowReadable,
+        false => KeyFileAccess::OwnerOnly,
+    };
+    let user_key = HashKey::read_user_key(
+        args.hash_key_file.as_deref(),
+        args.hash_key_env.as_deref(),
+        access,
+    )
+    .map_err(Failure::config)?
+    .map(FingerprintKey::user)
+    .transpose()
+    .map_err(Failure::config)?;
     let options = LintOptions {
         paths: args.paths.clone(),
         format: args.report_format,
@@ -124,15 +136,6 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     Ok(summary.exit_code())
-}
-
-/// The fingerprint key from a file or an environment variable (never from the command line),
-/// through the filter's own loader: the same minimum length, weak-key checks and scrubbing.
-fn read_hash_key(
-    file: Option<&std::path::Path>,
-    env: Option<&str>,
-) -> Result<Option<Vec<u8>>, Failure> {
-    HashKey::read_user_key(file, env).map_err(Failure::config)
 }
 
 pub(super) fn print_completions(shell: clap_complete::Shell) -> Result<u8, Failure> {

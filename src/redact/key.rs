@@ -59,8 +59,8 @@ impl HashKey {
     }
 
     /// Reads the key from `path` (see [`read_key`]).
-    pub fn from_file(path: &Path) -> Result<HashKey, String> {
-        let origin = KeyOrigin::File(path);
+    pub fn from_file(path: &Path, access: KeyFileAccess) -> Result<HashKey, String> {
+        let origin = KeyOrigin::File(path, access);
         HashKey::from_bytes(&read_key(origin)?, &origin.name())
     }
 
@@ -75,9 +75,10 @@ impl HashKey {
     pub fn read_user_key(
         file: Option<&Path>,
         env: Option<&str>,
+        access: KeyFileAccess,
     ) -> Result<Option<Vec<u8>>, String> {
         match (file, env) {
-            (Some(path), _) => read_key(KeyOrigin::File(path)).map(Some),
+            (Some(path), _) => read_key(KeyOrigin::File(path, access)).map(Some),
             (None, Some(var)) => read_key(KeyOrigin::Env(var)).map(Some),
             (None, None) => Ok(None),
         }
@@ -122,10 +123,21 @@ fn os_bytes(s: &OsStr) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(s.to_string_lossy().into_owned().into_bytes())
 }
 
+/// Who may read a key file besides its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFileAccess {
+    /// Refuse a file that group or others can read: whoever reads the key can test guesses
+    /// against the tags in shipped logs.
+    #[default]
+    OwnerOnly,
+    /// `--allow-readable-key`: accept it (a Kubernetes secret volume mounted 0644 in a pod).
+    AllowReadable,
+}
+
 /// Where a user key comes from: `--hash-key-file` or `--hash-key-env` (filter and lint alike).
 #[derive(Debug, Clone, Copy)]
 enum KeyOrigin<'a> {
-    File(&'a Path),
+    File(&'a Path, KeyFileAccess),
     Env(&'a str),
 }
 
@@ -133,7 +145,7 @@ impl KeyOrigin<'_> {
     /// The option as the user wrote it, for messages (never the key).
     fn name(&self) -> String {
         match self {
-            KeyOrigin::File(path) => format!("--hash-key-file {}", path.display()),
+            KeyOrigin::File(path, _) => format!("--hash-key-file {}", path.display()),
             KeyOrigin::Env(var) => format!("--hash-key-env {var}"),
         }
     }
@@ -141,7 +153,8 @@ impl KeyOrigin<'_> {
 
 /// The one key loader of the filter (`--mode hash`) and `lint` (fingerprints).
 ///
-/// A file must be a regular file of at most [`MAX_KEY_FILE_BYTES`]; one trailing newline (`\n`
+/// A file must be a regular file of at most [`MAX_KEY_FILE_BYTES`], readable by its owner only
+/// unless [`KeyFileAccess::AllowReadable`]; one trailing newline (`\n`
 /// or `\r\n`) is not part of the key, so `echo`-written and editor-saved files give the same
 /// tags everywhere. An environment variable is removed from this process's environment and its
 /// bytes are overwritten in the initial environment block, so neither a `run` child nor anyone
@@ -150,11 +163,18 @@ impl KeyOrigin<'_> {
 fn read_key(origin: KeyOrigin) -> Result<Vec<u8>, String> {
     let name = origin.name();
     let bytes = match origin {
-        KeyOrigin::File(path) => {
+        KeyOrigin::File(path, access) => {
+            use std::os::unix::fs::PermissionsExt;
             let meta = std::fs::metadata(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
             if !meta.is_file() || meta.len() > MAX_KEY_FILE_BYTES {
                 return Err(format!(
                     "{name}: not a key file (expected a regular file of at most {MAX_KEY_FILE_BYTES} bytes)"
+                ));
+            }
+            if access == KeyFileAccess::OwnerOnly && meta.permissions().mode() & 0o044 != 0 {
+                return Err(format!(
+                    "{name}: readable by group or others; `chmod 600` it, or pass \
+                     --allow-readable-key if that is intended"
                 ));
             }
             let mut bytes = Vec::new();
@@ -298,6 +318,15 @@ mod tests {
     }
 
     #[test]
+    fn weak_keys_are_refused_and_good_ones_pass() {
+        assert!(weakness(&[b'\n'; 33]).is_some());
+        assert!(weakness(&[b'k'; 40]).is_some());
+        assert!(weakness(b"abcdefghabcdefghabcdefghabcdefgh").is_some());
+        assert!(weakness(b"0123456789abcdef0123456789abcdef").is_none());
+        assert!(weakness(b"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB").is_none());
+    }
+
+    #[test]
     fn ephemeral_keys_differ() {
         let a = HashKey::ephemeral().unwrap();
         let b = HashKey::ephemeral().unwrap();
@@ -309,11 +338,12 @@ mod tests {
     fn key_file_trailing_newline_is_not_part_of_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&a, [b'z'; 40]).unwrap();
-        std::fs::write(&b, [&[b'z'; 40][..], b"\r\n"].concat()).unwrap();
+        let key = b"zyxwvutsrqponmlkjihgfedcba0123456789ZYXW";
+        std::fs::write(&a, key).unwrap();
+        std::fs::write(&b, [&key[..], b"\r\n"].concat()).unwrap();
         let (ka, kb) = (
-            HashKey::from_file(&a).unwrap(),
-            HashKey::from_file(&b).unwrap(),
+            HashKey::from_file(&a, KeyFileAccess::AllowReadable).unwrap(),
+            HashKey::from_file(&b, KeyFileAccess::AllowReadable).unwrap(),
         );
         assert_eq!(tag(&ka, b"s3cret"), tag(&kb, b"s3cret"));
     }
