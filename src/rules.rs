@@ -361,9 +361,13 @@ fn read_rule_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
-        return Err("not a regular file (a FIFO, device or directory is not a rule file)".into());
+        return Err(
+            "cannot read: not a regular file (a FIFO, device or directory is not a rule file)"
+                .into(),
+        );
     }
-    let too_big = || format!("larger than {MAX_RULE_FILE_BYTES} bytes: not a rule file");
+    let too_big =
+        || format!("cannot read: larger than {MAX_RULE_FILE_BYTES} bytes, not a rule file");
     if meta.len() > MAX_RULE_FILE_BYTES {
         return Err(too_big());
     }
