@@ -468,47 +468,14 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             )
         }
     };
-    let mut result = Ok(());
-    // Files that could not be opened: reported and skipped, exit 1 at the end (issue 14, C3).
-    let mut unreadable = false;
     let stdin_options = StreamOptions {
         more_waiting: stream::stdin_ready,
         ..options
     };
-    let stdin_only = [PathBuf::from("-")];
-    let inputs = if files.is_empty() {
-        &stdin_only[..]
-    } else {
-        files
-    };
-    for (i, path) in inputs.iter().enumerate() {
-        // Each file's end is a line end: a last line without newline must not join the next
-        // file's first line (two lines become one, and a secret split across them escapes).
-        let line_end = match i + 1 < inputs.len() {
-            true => input::LastLine::Terminate,
-            false => input::LastLine::AsIs,
-        };
-        result = if path.as_os_str() == "-" {
-            let mut stdin = input::LineEnded::new(io::stdin().lock(), line_end);
-            run_one(&mut stdin, stdin_options, &mut stats)
-        } else {
-            match input::open_file(path) {
-                Ok(file) => run_one(
-                    &mut input::LineEnded::new(file, line_end),
-                    options,
-                    &mut stats,
-                ),
-                Err(message) => {
-                    eprintln!("logredact: {message}");
-                    unreadable = true;
-                    continue;
-                }
-            }
-        };
-        if result.is_err() || shutdown.requested() {
-            break;
-        }
-    }
+    let (result, unreadable) = input::each_input(files, &shutdown, |input, is_stdin| {
+        let options = if is_stdin { stdin_options } else { options };
+        run_one(input, options, &mut stats)
+    });
     if args.stats || args.stats_format.is_some() {
         eprint!(
             "{}",

@@ -7,7 +7,51 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::shutdown::Shutdown;
+use crate::stream::StreamError;
+
+/// Runs `filter_one(reader, is_stdin)` on each input in order (`-`, or no file at all, is
+/// stdin). A file that cannot be opened is reported on stderr and skipped; the second value
+/// says whether that happened (exit 1 at the end). Stops at a stream error or a signal.
+pub fn each_input(
+    files: &[PathBuf],
+    shutdown: &Shutdown,
+    mut filter_one: impl FnMut(&mut dyn Read, bool) -> Result<(), StreamError>,
+) -> (Result<(), StreamError>, bool) {
+    let stdin_only = [PathBuf::from("-")];
+    let inputs = if files.is_empty() {
+        &stdin_only[..]
+    } else {
+        files
+    };
+    let (mut result, mut unreadable) = (Ok(()), false);
+    for (i, path) in inputs.iter().enumerate() {
+        // Each file's end is a line end: a last line without newline must not join the next
+        // file's first line (two lines become one, and a secret split across them escapes).
+        let line_end = match i + 1 < inputs.len() {
+            true => LastLine::Terminate,
+            false => LastLine::AsIs,
+        };
+        result = if path.as_os_str() == "-" {
+            filter_one(&mut LineEnded::new(io::stdin().lock(), line_end), true)
+        } else {
+            match open_file(path) {
+                Ok(file) => filter_one(&mut LineEnded::new(file, line_end), false),
+                Err(message) => {
+                    eprintln!("logredact: {message}");
+                    unreadable = true;
+                    continue;
+                }
+            }
+        };
+        if result.is_err() || shutdown.requested() {
+            break;
+        }
+    }
+    (result, unreadable)
+}
 
 /// What to do when an input ends without a newline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
