@@ -201,7 +201,8 @@ pub struct RedactArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
     pub hash_key_file: Option<PathBuf>,
     /// Read the hash key (at least 32 bytes) from environment variable VAR, which is then
-    /// removed from logredact's environment.
+    /// removed from logredact's environment and wiped from /proc/<pid>/environ (prefer
+    /// --hash-key-file: a key never in the environment cannot be read there earlier).
     #[arg(long, value_name = "VAR", conflicts_with = "ephemeral_key")]
     pub hash_key_env: Option<String>,
     /// Use a random key made up for this process: tags correlate only within this one run,
