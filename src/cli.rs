@@ -20,13 +20,15 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::format::rsyslog::{self, RsyslogInput};
 use crate::format::{Format, FormatOptions};
-use crate::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
+use crate::redact::{HashKey, KeyFileAccess, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
 use crate::stats::{Stats, StatsFormat};
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
+// Opening `filter` inputs (issue 14).
+mod input;
 // `run`, `lint`, `completions`, `man` (issue 7).
 mod run_lint;
 pub use run_lint::LintArgs;
@@ -67,7 +69,8 @@ pub enum Command {
     Filter {
         #[command(flatten)]
         args: FilterArgs,
-        /// Files to read instead of stdin, in order.
+        /// Files to read instead of stdin, in order (`-` is stdin); an unreadable one is reported
+        /// and skipped, and the exit status is then 1.
         files: Vec<PathBuf>,
     },
     /// Inspect, validate and self-test rule files.
@@ -162,8 +165,8 @@ pub struct FilterArgs {
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
-    /// Scanning threads (0 = one per core, at most 4). Output is identical for any number.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Scanning threads (0 = one per core, at most 4; at most 64). Output is identical for any number.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
@@ -198,7 +201,8 @@ pub struct RedactArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
     pub hash_key_file: Option<PathBuf>,
     /// Read the hash key (at least 32 bytes) from environment variable VAR, which is then
-    /// removed from logredact's environment.
+    /// removed from logredact's environment and wiped from /proc/<pid>/environ (prefer
+    /// --hash-key-file: a key never in the environment cannot be read there earlier).
     #[arg(long, value_name = "VAR", conflicts_with = "ephemeral_key")]
     pub hash_key_env: Option<String>,
     /// Use a random key made up for this process: tags correlate only within this one run,
@@ -212,12 +216,22 @@ pub struct RedactArgs {
     /// Refused: a key on the command line is visible to every user in the process list.
     #[arg(long, value_name = "KEY", hide = true)]
     pub hash_key: Option<OsString>,
+    /// Accept a --hash-key-file that group or others can read (refused otherwise: whoever
+    /// reads the key can test guesses against the tags).
+    #[arg(long)]
+    pub allow_readable_key: bool,
 }
 
 impl RedactArgs {
-    /// Loads the key and parses the template. Errors never show a key. `quiet` suppresses the
-    /// warning about a world-readable key file (rsyslog mode: stderr is not ours).
-    pub fn config(&self, quiet: bool) -> Result<RedactConfig, Failure> {
+    fn key_file_access(&self) -> KeyFileAccess {
+        match self.allow_readable_key {
+            true => KeyFileAccess::AllowReadable,
+            false => KeyFileAccess::OwnerOnly,
+        }
+    }
+
+    /// Loads the key and parses the template. Errors never show a key.
+    pub fn config(&self) -> Result<RedactConfig, Failure> {
         if self.hash_key.is_some() {
             return Err(Failure::config(
                 "--hash-key is refused: a key on the command line is visible in the process \
@@ -225,10 +239,7 @@ impl RedactArgs {
             ));
         }
         let key = if let Some(path) = &self.hash_key_file {
-            if !quiet {
-                warn_if_readable_by_others(path);
-            }
-            Some(HashKey::from_file(path))
+            Some(HashKey::from_file(path, self.key_file_access()))
         } else if let Some(var) = &self.hash_key_env {
             Some(HashKey::from_env(var))
         } else if self.ephemeral_key {
@@ -249,25 +260,6 @@ impl RedactArgs {
             template,
         })
     }
-}
-
-/// Whoever can read the key can test guesses against the tags in the logs: say so when every user
-/// can read it (a warning, not an error: container secrets are often mounted 0644 in a pod).
-fn warn_if_readable_by_others(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o004 != 0 {
-                eprintln!(
-                    "logredact: warning: --hash-key-file {} is readable by every user; chmod o-r it",
-                    path.display()
-                );
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 /// Makes `SIGUSR1` raise a flag instead of killing the process (its default action), so asking
@@ -334,6 +326,20 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
+/// The largest `--threads`: the reader and writer are the limit long before this, and each
+/// thread costs a stack and a batch buffer, so more is a mistake, not a tuning.
+pub const MAX_THREADS: usize = 64;
+
+/// `--threads N`: a usage error (exit 2) above [`MAX_THREADS`], never a panic or a huge allocation.
+fn parse_threads(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        _ => Err(format!(
+            "expected a number from 0 to {MAX_THREADS} (0 = one per core)"
+        )),
+    }
+}
+
 /// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
 /// the single reader and writer are the limit).
 fn scan_threads(requested: usize) -> usize {
@@ -372,8 +378,7 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
 }
 
 fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
-    let quiet = args.format == Format::Rsyslog;
-    let redact = args.redact.config(quiet)?;
+    let redact = args.redact.config()?;
     let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
@@ -421,6 +426,12 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     if args.format == Format::Rsyslog {
         return run_rsyslog(args, files);
     }
+    if input::stdout_was_closed() {
+        return Err(Failure {
+            code: 1,
+            message: "error writing output: stdout is closed".into(),
+        });
+    }
     let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = stream_options(args)?;
     let stats_format = args.stats_format.unwrap_or_default();
@@ -456,25 +467,14 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             )
         }
     };
-    let mut result = Ok(());
-    if files.is_empty() {
-        let options = StreamOptions {
-            more_waiting: stream::stdin_ready,
-            ..options
-        };
-        result = run_one(&mut io::stdin().lock(), options, &mut stats);
-    } else {
-        for path in files {
-            let mut input = File::open(path).map_err(|e| Failure {
-                code: 1,
-                message: format!("{}: {e}", path.display()),
-            })?;
-            result = run_one(&mut input, options, &mut stats);
-            if result.is_err() || shutdown.requested() {
-                break;
-            }
-        }
-    }
+    let stdin_options = StreamOptions {
+        more_waiting: stream::stdin_ready,
+        ..options
+    };
+    let (result, unreadable) = input::each_input(files, &shutdown, |input, is_stdin| {
+        let options = if is_stdin { stdin_options } else { options };
+        run_one(input, options, &mut stats)
+    });
     if args.stats || args.stats_format.is_some() {
         eprint!(
             "{}",
@@ -486,7 +486,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         Ok(()) if shutdown.signal().is_some() => {
             Ok(128 + shutdown.signal().map_or(15, |s| s as u8))
         }
-        Ok(()) => Ok(0),
+        Ok(()) => Ok(u8::from(unreadable)),
         // A closed stdout (`| head`) ends a filter quietly, as for any Unix filter.
         Err(StreamError::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(Failure {

@@ -279,13 +279,14 @@ impl RuleSet {
         Ok(set)
     }
 
-    /// Adds the rules of a user file.
+    /// Adds the rules of a user file: a regular file of at most [`MAX_RULE_FILE_BYTES`] (a FIFO,
+    /// a device or a huge file is refused at once, never read without bound or waited on).
     pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| RuleError {
+        let text = read_rule_file(path).map_err(|reason| RuleError {
             file: name.clone(),
             rule: None,
-            reason: format!("cannot read: {e}"),
+            reason,
         })?;
         self.add_toml(&name, &text)
     }
@@ -375,6 +376,35 @@ impl RuleSet {
     }
 }
 
+/// Rule files larger than this are refused: the upstream gitleaks config is ~100 KB.
+pub const MAX_RULE_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a rule file the way `--hash-key-file` is read: `stat` first (opening a FIFO would block),
+/// then at most one byte past the limit, in case the file grew in between.
+fn read_rule_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(
+            "cannot read: not a regular file (a FIFO, device or directory is not a rule file)"
+                .into(),
+        );
+    }
+    let too_big =
+        || format!("cannot read: larger than {MAX_RULE_FILE_BYTES} bytes, not a rule file");
+    if meta.len() > MAX_RULE_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RULE_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| "cannot read: not valid UTF-8".into())
+}
+
 /// When rule regexes are compiled: user files at once (errors at load), built-ins on first use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compile {
@@ -410,6 +440,11 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         // regex alone decides. Keeping the rule is the safe direction for a redactor.
     }
     let hir = parse_pattern(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+    if let Some(why) = never_matches(&hir) {
+        return Err(err(format!(
+            "regex {why}, so the rule would never redact anything"
+        )));
+    }
     let compiled = OnceLock::new();
     if compile == Compile::Now {
         let regex = build_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
@@ -422,6 +457,11 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
                 "secretGroup {g} out of range: the regex has {groups} capture group(s)"
             )));
         }
+        if g > 0 && find_capture(&hir, g).and_then(never_matches).is_some() {
+            return Err(err(format!(
+                "secretGroup {g} can only match the empty string, so the rule would never redact anything"
+            )));
+        }
     }
     if let Some(e) = spec.entropy {
         if !(0.0..=8.0).contains(&e) {
@@ -430,8 +470,9 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
     }
     if let Some(v) = &spec.validate {
         if !validate::is_known(v) {
+            // The value is not echoed: a misplaced secret in `validate` must not reach stderr.
             return Err(err(format!(
-                "unknown validator '{v}' (known: {})",
+                "unknown validator (known: {})",
                 validate::NAMES.join(", ")
             )));
         }
@@ -525,6 +566,31 @@ fn compile_allowlist(spec: AllowlistSpec, compile: Compile) -> Result<Option<All
             .map(|s| s.to_ascii_lowercase().into_bytes())
             .collect(),
     }))
+}
+
+/// Why a parsed regex can never produce a useful match, if so: it matches nothing at all (an
+/// empty class, `[^\x00-\xff]`) or only the empty string (`''`, `^$`, `a{0}`, `(?:)|\b`).
+fn never_matches(hir: &regex_syntax::hir::Hir) -> Option<&'static str> {
+    let props = hir.properties();
+    match (props.minimum_len(), props.maximum_len()) {
+        (None, _) => Some("can match nothing"),
+        (_, Some(0)) => Some("can only match the empty string"),
+        _ => None,
+    }
+}
+
+/// The capture group numbered `index` within `hir`.
+fn find_capture(hir: &regex_syntax::hir::Hir, index: usize) -> Option<&regex_syntax::hir::Hir> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) if c.index as usize == index => Some(&c.sub),
+        HirKind::Capture(c) => find_capture(&c.sub, index),
+        HirKind::Repetition(r) => find_capture(&r.sub, index),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().find_map(|h| find_capture(h, index))
+        }
+        _ => None,
+    }
 }
 
 /// Parses `pattern` as [`build_regex`] would, without compiling it.

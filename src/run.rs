@@ -31,6 +31,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::filter::Filter;
+use crate::redact::HashKey;
 use crate::stats::Stats;
 use crate::stream::{self, StreamError, StreamOptions};
 
@@ -110,6 +111,11 @@ async fn supervise(
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A `--hash-key-env` variable is already gone from our environment; this keeps it from the
+    // child even if something set it again since.
+    for var in HashKey::must_not_inherit() {
+        command.env_remove(var);
+    }
     // In its own process group, a signal sent to our group (Ctrl-C on a terminal, `kill -INT
     // -PGID`) reaches the child once, through us, and not twice. Not when our stdin is a
     // terminal: a child reading it from a background group would be stopped (SIGTTIN).
@@ -158,12 +164,12 @@ async fn supervise(
             }
         }
     }
-    let exit_code = status.unwrap_or(1);
+    let mut exit_code = status.unwrap_or(1);
 
     // The child is gone; drain what it wrote. A process it left behind may hold a pipe open:
     // then a further stop signal (TERM, INT, QUIT) ends the wait instead of being forwarded.
     let mut pumps_running = pumps.len();
-    let mut abandoned = false;
+    let mut abandoned = None;
     while pumps_running > 0 {
         tokio::select! {
             done = done_rx.recv() => match done {
@@ -175,7 +181,7 @@ async fn supervise(
             Some(()) = child_events.recv() => { reap_children(pid)?; }
             Some(sig) = signals.recv() => {
                 if [Signal::TERM, Signal::INT, Signal::QUIT].contains(&sig) {
-                    abandoned = true;
+                    abandoned = Some(sig);
                     break;
                 }
             }
@@ -184,7 +190,15 @@ async fn supervise(
 
     let mut stats = Stats::new(filter.detector().rules().rules.len());
     let mut pump_error = None;
-    if !abandoned {
+    if let Some(sig) = abandoned {
+        // The child exited cleanly and something it left behind holds the pipe open: we were
+        // told to stop, so report the stop (128+N) as a shell would, not a failure (1); a child
+        // that failed keeps its own code.
+        if exit_code == 0 {
+            exit_code = 128u8.saturating_add(u8::try_from(sig.as_raw()).unwrap_or(0));
+        }
+        pump_error = Some("run: stopped before the child's output streams were closed".into());
+    } else {
         for pump in pumps {
             let (name, result, pump_stats) = pump
                 .join()
@@ -196,8 +210,6 @@ async fn supervise(
                 Err(e) => pump_error = Some(format!("run: child's {name}: {e}")),
             }
         }
-    } else {
-        pump_error = Some("run: stopped before the child's output streams were closed".into());
     }
     Ok(RunReport {
         exit_code,

@@ -4,13 +4,15 @@
 //! Owns: the signal registrations and the two flags they drive. Must never: do work in a signal
 //! handler (all handling is flag stores, done by `signal-hook`).
 //!
-//! While the stream waits in `read` with everything written and no partial line held, it is
-//! *idle*: a signal then takes its default action at once (nothing is held, and a blocked read
-//! would otherwise never notice). Otherwise the signal only sets `requested`, and the stream stops
-//! after writing every complete line in hand; a held partial line waits for its end or for end of
-//! input (in a container the producer gets the same signal, so its pipe closes), and a partial
-//! line still in hand when the stream stops is dropped, not written cut off. The window between `read` returning and the idle flag being cleared is a
-//! few instructions long; a signal landing exactly there loses that read.
+//! While the stream waits in `read` with every complete line it has read written and flushed, it
+//! is *idle*: a signal then takes its default action at once, so the process ends with 128+N as
+//! the README promises (a blocked read would otherwise never notice). A partial line held at that
+//! moment (no newline yet) is dropped, not written cut off — its cut-off end could hold a secret
+//! too short to be recognised — and it must not delay the exit: v0.1 waited for its end, so
+//! `docker stop` sat out its grace period (issue 14, D2). Otherwise (complete lines in hand) the
+//! signal only sets `requested`, and the stream stops after writing every complete line in hand.
+//! The window between `read` returning and the idle flag being cleared is a few instructions
+//! long; a signal landing exactly there loses that read.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -238,7 +238,10 @@ fn sarif_report_is_valid_sarif_2_1_0_with_locations_github_can_use() {
 
     // The same with a key: fingerprints appear, and the document is still valid.
     let key = dir.path().join("key");
-    fs::write(&key, "a long enough test key\n").unwrap();
+    // At least 32 bytes, owner-only: lint loads keys as the filter does (issue 14, L15/M7).
+    fs::write(&key, "a long enough test key, 32+ bytes\n").unwrap();
+    let owner_only = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    fs::set_permissions(&key, owner_only).unwrap();
     let out = lint_in(
         dir.path(),
         &["--report-format", "sarif", "--hash-key-file", "key", "logs"],
@@ -300,7 +303,10 @@ fn a_keyed_baseline_needs_the_same_key() {
             .output()
             .unwrap()
     };
-    let out = lint_with_key("key-one", &["--write-baseline", "b.json", "logs"]);
+    let out = lint_with_key(
+        "key-one: long enough for a hash key",
+        &["--write-baseline", "b.json", "logs"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let parsed: Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("b.json")).unwrap()).unwrap();
@@ -308,16 +314,22 @@ fn a_keyed_baseline_needs_the_same_key() {
     assert!(parsed.get("salt").is_none());
 
     assert_eq!(
-        lint_with_key("key-one", &["--baseline", "b.json", "logs"])
-            .status
-            .code(),
+        lint_with_key(
+            "key-one: long enough for a hash key",
+            &["--baseline", "b.json", "logs"]
+        )
+        .status
+        .code(),
         Some(0)
     );
     // Another key: the fingerprints differ, so everything is new again.
     assert_eq!(
-        lint_with_key("key-two", &["--baseline", "b.json", "logs"])
-            .status
-            .code(),
+        lint_with_key(
+            "key-two: long enough for a hash key",
+            &["--baseline", "b.json", "logs"]
+        )
+        .status
+        .code(),
         Some(1)
     );
     // No key at all: a clear configuration error, not a silent "everything is new".

@@ -45,7 +45,7 @@ fn key_file(dir: &Path, name: &str, key: &[u8]) -> String {
 }
 
 #[test]
-fn a_key_file_every_user_can_read_is_warned_about() {
+fn a_key_file_others_can_read_is_refused_unless_allowed() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let private = key_file(dir.path(), "key", KEY);
@@ -53,8 +53,23 @@ fn a_key_file_every_user_can_read_is_warned_about() {
     assert_eq!(r.stderr, "");
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644)).unwrap();
     let r = run(&["--mode", "hash", "--hash-key-file", &private], "x\n");
-    assert_eq!(r.code, 0);
-    assert!(r.stderr.contains("readable by every user"), "{}", r.stderr);
+    assert_eq!(r.code, 2, "issue 14, M7: refused, not only warned about");
+    assert!(
+        r.stderr.contains("readable by group or others"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &[
+            "--mode",
+            "hash",
+            "--hash-key-file",
+            &private,
+            "--allow-readable-key",
+        ],
+        "x\n",
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
 }
 
 const GH: &str = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
@@ -108,7 +123,7 @@ fn hash_tags_are_stable_across_processes_and_key_sources() {
         "file and environment give the same tags"
     );
 
-    let other = key_file(dir.path(), "other", b"another-key-another-key-another-key");
+    let other = key_file(dir.path(), "other", b"another key for a second set of tags");
     let d = run(&["--mode", "hash", "--hash-key-file", &other], &input);
     assert_ne!(tags(&d.stdout)[0], t[0], "another key, another tag");
 }
@@ -116,11 +131,12 @@ fn hash_tags_are_stable_across_processes_and_key_sources() {
 #[test]
 fn hash_tag_is_hmac_sha256_of_the_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let file = key_file(dir.path(), "key", &[b'k'; 32]);
+    // Not `kkkk…`: a key of one repeated byte is refused as weak (issue 14, M7).
+    let file = key_file(dir.path(), "key", b"0123456789abcdef0123456789abcdef");
     let input = "token=ghp_s3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3T\n";
     let r = run(&["--mode", "hash", "--hash-key-file", &file], input);
-    // printf ghp_s3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3T | openssl dgst -sha256 -hmac kkkk…(32 k)
-    assert_eq!(r.stdout, "token=[REDACTED:test-github-pat:8f048eb42f95]\n");
+    // printf ghp_s3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3Ts3cr3T | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
+    assert_eq!(r.stdout, "token=[REDACTED:test-github-pat:fbc0669902d4]\n");
 }
 
 #[test]

@@ -372,7 +372,7 @@ fn rules_test_failures_leak_nothing() {
         file.push_str(&format!(
             "[[rules]]\nid = \"inverted-{i}\"\nregex = {}\nkeywords = {}\n\
              negativeExamples = {examples}\n\n\
-             [[rules]]\nid = \"never-{i}\"\nregex = '''\\A\\z'''\nkeywords = [\"zz\"]\n\
+             [[rules]]\nid = \"never-{i}\"\nregex = '''zz\\x00never\\x00zz'''\nkeywords = [\"zz\"]\n\
              examples = {examples}\n\n",
             toml_string(&rule.pattern),
             toml_array(&rule.keywords),
@@ -517,6 +517,9 @@ fn lint_reports_and_run_wrapper_leak_nothing() {
     let log = log.to_str().unwrap();
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).unwrap();
+    // Owner-only: a key file others can read is refused (issue 14, M7).
+    let owner_only = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&key, owner_only).unwrap();
     let key = key.to_str().unwrap();
     let rules = fixture();
     for format in ["text", "json", "sarif"] {

@@ -18,6 +18,7 @@ use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
 use crate::format::Format;
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
+use crate::redact::{HashKey, KeyFileAccess};
 use crate::run;
 
 pub(super) const RUN_EXAMPLES: &str = "\
@@ -64,6 +65,9 @@ pub struct LintArgs {
     /// Key for fingerprints, read from environment variable VAR.
     #[arg(long, value_name = "VAR", conflicts_with = "hash_key_file")]
     pub hash_key_env: Option<String>,
+    /// Accept a --hash-key-file that group or others can read.
+    #[arg(long)]
+    pub allow_readable_key: bool,
     /// Files or directories (recursive; `.gz` is decompressed); `-` reads stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -106,10 +110,19 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     // The filter's own scanner (default format, built-in key names): lint reports exactly what
     // `logredact` run over the same sample replaces.
     let filter = Filter::new(Detector::new(rules, matcher));
-    let user_key = read_hash_key(args.hash_key_file.as_deref(), args.hash_key_env.as_deref())?
-        .map(FingerprintKey::user)
-        .transpose()
-        .map_err(Failure::config)?;
+    let access = match args.allow_readable_key {
+        true => KeyFileAccess::AllowReadable,
+        false => KeyFileAccess::OwnerOnly,
+    };
+    let user_key = HashKey::read_user_key(
+        args.hash_key_file.as_deref(),
+        args.hash_key_env.as_deref(),
+        access,
+    )
+    .map_err(Failure::config)?
+    .map(FingerprintKey::user)
+    .transpose()
+    .map_err(Failure::config)?;
     let options = LintOptions {
         paths: args.paths.clone(),
         format: args.report_format,
@@ -126,29 +139,6 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     Ok(summary.exit_code())
-}
-
-/// The fingerprint key from a file or an environment variable (never from the command line).
-/// Trailing whitespace (a final newline) is not part of the key.
-fn read_hash_key(
-    file: Option<&std::path::Path>,
-    env: Option<&str>,
-) -> Result<Option<Vec<u8>>, Failure> {
-    let raw = match (file, env) {
-        (Some(path), _) => std::fs::read(path)
-            .map_err(|e| Failure::config(format!("--hash-key-file {}: {e}", path.display())))?,
-        (None, Some(var)) => std::env::var_os(var)
-            .ok_or_else(|| {
-                Failure::config(format!("--hash-key-env {var}: the variable is not set"))
-            })?
-            .into_encoded_bytes(),
-        (None, None) => return Ok(None),
-    };
-    let end = raw
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |p| p + 1);
-    Ok(Some(raw[..end].to_vec()))
 }
 
 pub(super) fn print_completions(shell: clap_complete::Shell) -> Result<u8, Failure> {

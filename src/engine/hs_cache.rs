@@ -14,9 +14,24 @@
 //!
 //! Layout: `MAGIC`, then length-prefixed (u64) fields: key, rule indices in the database (u32s),
 //! rule indices run as keywords (u32s), database; then a u64 checksum — all little-endian.
+//!
+//! Threat (issue 14, L14): the checksum and the key material only catch accidents. Anyone who
+//! can write the cache can forge a file that passes both and makes every rule match nothing —
+//! another user sharing a cache volume, or the child of `logredact run` (same uid, same
+//! `~/.cache`). Two layers of defence, so a forged file costs a recompile and never a leak:
+//! 1. here, against *other users*: nothing is loaded unless the directory is a real directory
+//!    (not a symlink) owned by us with no group/other access (0700; [`store`] creates it so and
+//!    tightens one of ours), its parent is not writable by others (unless sticky), and the file
+//!    is a regular file (not a symlink: `lstat` and `fstat` agree), owned by us, not group/other writable, with
+//!    one link. Temporary files are created with `O_EXCL` at mode 0600, never through a symlink.
+//! 2. in `hyperscan.rs`, against *the same user* (which no file check can stop): a loaded
+//!    database must produce a candidate for every example of every rule before it is used;
+//!    otherwise logredact warns, compiles, and overwrites the entry. A rule set with a rule
+//!    that has no example cannot be verified, so it is always compiled, never loaded.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 16] = b"logredact-hsdb2\n";
@@ -69,15 +84,76 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("logredact"))
 }
 
-/// Reads the entry for `key` from `dir`, or `None` if there is no valid one.
+/// Reads the entry for `key` from `dir`, or `None` if there is no valid one — or if the directory
+/// or the file could have been written by another user (see the module documentation).
 pub fn load(dir: &Path, key: &CacheKey) -> Option<Entry> {
-    let bytes = fs::read(key.file_in(dir)).ok()?;
+    trusted_dir(dir).ok()?;
+    let path = key.file_in(dir);
+    // `lstat` before and `fstat` after opening must show the same inode: no symlink followed.
+    let linked = fs::symlink_metadata(&path).ok()?;
+    let file = fs::File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
+    let same =
+        linked.file_type().is_file() && (linked.dev(), linked.ino()) == (meta.dev(), meta.ino());
+    let ours = meta.uid() == rustix::process::geteuid().as_raw();
+    if !same || !meta.is_file() || !ours || meta.mode() & 0o022 != 0 || meta.nlink() != 1 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(meta.len()).read_to_end(&mut bytes).ok()?;
     parse(&bytes, key)
 }
 
+/// Why `dir` is not a directory only we can write, if it is not. `lstat`, so a symlink (even to
+/// a good directory) is refused: whoever can replace the link chooses what we load.
+fn trusted_dir(dir: &Path) -> Result<(), &'static str> {
+    let meta = fs::symlink_metadata(dir).map_err(|_| "missing")?;
+    if !meta.file_type().is_dir() {
+        return Err("not a directory (or a symlink)");
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err("owned by another user");
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err("open to group or others (needs mode 0700)");
+    }
+    // Whoever can write the parent can rename our directory away and put theirs in its place.
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let parent = fs::metadata(parent).map_err(|_| "parent missing")?;
+        let sticky = parent.mode() & 0o1000 != 0;
+        if parent.mode() & 0o022 != 0 && !sticky {
+            return Err("its parent is writable by others");
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (mode 0700) or tightens it to 0700 if it is ours, then checks it.
+fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    let untrusted = |why: &str| std::io::Error::other(format!("cache directory {why}"));
+    match fs::symlink_metadata(dir) {
+        Err(_) => fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?,
+        Ok(meta)
+            if meta.file_type().is_dir()
+                && meta.uid() == rustix::process::geteuid().as_raw()
+                && meta.mode() & 0o077 != 0 =>
+        {
+            // Ours, made by an older version (umask 022): tighten it; its files are each
+            // checked on load anyway.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(_) => {}
+    }
+    trusted_dir(dir).map_err(untrusted)
+}
+
 /// Writes the entry for `key` into `dir` (atomically: a reader sees the old file or the new one).
+/// Refuses a directory that [`load`] would not trust.
 pub fn store(dir: &Path, key: &CacheKey, entry: &Entry) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
+    prepare_dir(dir)?;
     let mut bytes = Vec::with_capacity(key.material.len() + entry.database.len() + 64);
     bytes.extend_from_slice(MAGIC);
     push_bytes(&mut bytes, &key.material);
@@ -89,7 +165,13 @@ pub fn store(dir: &Path, key: &CacheKey, entry: &Entry) -> std::io::Result<()> {
 
     let path = key.file_in(dir);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(&bytes));
+    // `create_new` is O_EXCL: never follows a symlink planted under the temporary name.
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&bytes));
     let renamed = written.and_then(|()| fs::rename(&tmp, &path));
     if renamed.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -226,6 +308,47 @@ mod tests {
         // Pretend b's file name collided with a's.
         fs::rename(a.file_in(dir.path()), b.file_in(dir.path())).unwrap();
         assert_eq!(load(dir.path(), &b), None);
+    }
+
+    #[test]
+    fn untrusted_directories_and_files_are_not_loaded() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("c");
+        let k = key("a+");
+        store(&dir, &k, &entry()).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o7777;
+        assert_eq!(mode(&dir), 0o700, "created owner-only");
+        assert_eq!(mode(&k.file_in(&dir)), 0o600);
+        assert_eq!(load(&dir, &k), Some(entry()));
+
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
+        assert_eq!(load(&dir, &k), None, "group-writable directory");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+
+        fs::set_permissions(k.file_in(&dir), fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(load(&dir, &k), None, "world-writable file");
+        fs::set_permissions(k.file_in(&dir), fs::Permissions::from_mode(0o600)).unwrap();
+
+        let link = base.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert_eq!(load(&link, &k), None, "symlinked directory");
+        assert!(store(&link, &k, &entry()).is_err());
+
+        let other = base.path().join("other.db");
+        fs::rename(k.file_in(&dir), &other).unwrap();
+        std::os::unix::fs::symlink(&other, k.file_in(&dir)).unwrap();
+        assert_eq!(load(&dir, &k), None, "symlinked file");
+    }
+
+    #[test]
+    fn an_own_loose_directory_is_tightened_by_store() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("c");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        store(&dir, &key("a+"), &entry()).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(load(&dir, &key("a+")), Some(entry()));
     }
 
     #[test]

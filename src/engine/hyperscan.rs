@@ -86,6 +86,13 @@ impl HyperscanOptions {
     }
 }
 
+/// Whether a build may load the cached database, or must compile and replace it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheUse {
+    Load,
+    Replace,
+}
+
 /// Where the database of a [`HyperscanMatcher`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseSource {
@@ -131,14 +138,44 @@ impl HyperscanMatcher {
     /// Hyperscan must not or cannot run fall back to the keyword path; an error means no database
     /// could be built at all.
     pub fn new(rules: &RuleSet, options: &HyperscanOptions) -> Result<Self, String> {
+        let matcher = Self::build(rules, options, CacheUse::Load)?;
+        // Whoever runs as us (the child of `logredact run`) can forge a cache file that passes
+        // every file check: a loaded database is only used once it finds every rule's examples.
+        if matcher.source == DatabaseSource::Cache && !matcher.finds_every_example(rules) {
+            eprintln!(
+                "logredact: warning: the cached Hyperscan database does not find every rule's \
+                 examples (damaged or tampered with); compiling it again"
+            );
+            return Self::build(rules, options, CacheUse::Replace);
+        }
+        Ok(matcher)
+    }
+
+    /// Whether every example of every rule gets a candidate of its rule (the check of a loaded
+    /// database, see `hs_cache`; examples are fake secrets, and nothing is printed).
+    fn finds_every_example(&self, rules: &RuleSet) -> bool {
+        let mut out = Vec::new();
+        rules.rules.iter().enumerate().all(|(i, rule)| {
+            rule.examples.iter().all(|example| {
+                out.clear();
+                self.candidates(example.as_bytes(), &mut out);
+                out.iter().any(|c| c.rule as usize == i)
+            })
+        })
+    }
+
+    fn build(rules: &RuleSet, options: &HyperscanOptions, cache: CacheUse) -> Result<Self, String> {
         let mut flags = PatternFlags::MULTILINE;
         if options.som_leftmost {
             flags |= PatternFlags::SOM_LEFTMOST;
         }
         let key = hs_build::cache_key(rules, options, flags);
+        // A rule without an example could be switched off by a forged file unnoticed.
+        let verifiable = rules.rules.iter().all(|r| !r.examples.is_empty());
         let cached = options
             .cache_dir
             .as_ref()
+            .filter(|_| cache == CacheUse::Load && verifiable)
             .and_then(|dir| hs_cache::load(dir, &key))
             .filter(|entry| {
                 let n = rules.rules.len() as u32;

@@ -22,7 +22,7 @@ use crate::finding::{
 use crate::format::json;
 use crate::rules::RuleSet;
 
-pub use key::{HashKey, MIN_KEY_BYTES, TAG_HEX_DIGITS};
+pub use key::{HashKey, KeyFileAccess, MIN_KEY_BYTES, TAG_HEX_DIGITS};
 pub use template::{Segment, Template};
 
 /// How a secret is replaced; `--mode` for all rules, `redact = "…"` in a rule file for one.

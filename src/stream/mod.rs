@@ -145,8 +145,9 @@ pub fn run_until(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
-        // Idle only with nothing held: a partial line waits for its end (or EOF) instead.
-        shutdown.set_idle(len == 0);
+        // Idle when every complete line read is written: a held partial line (`buf[..len]`,
+        // no newline) would be dropped on a signal anyway, so it must not delay the exit.
+        shutdown.set_idle(complete_to == 0);
         let read = read_some(input, &mut buf[len..]);
         shutdown.set_idle(false);
         let n = read?;

@@ -280,9 +280,10 @@ fn read_batches(
             buf.resize(len + room, 0); // zeroes only memory this buffer never held
         }
         progress.sent.store(seq, Ordering::SeqCst);
+        // A partial line alone does not count as held: it is dropped on a signal (see Shutdown).
         progress
             .reader_waiting_empty
-            .store(len == 0, Ordering::SeqCst);
+            .store(complete_to == 0, Ordering::SeqCst);
         progress.update_idle(shutdown);
         let read = read_some(input, &mut buf[len..len + room]);
         progress.reader_waiting_empty.store(false, Ordering::SeqCst);
