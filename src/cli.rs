@@ -298,9 +298,33 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// `args` with the options written before a `lint`, `run` or `filter` command moved after it, if
+/// there are any (only tried when the command line as written is refused).
+fn options_moved_after_command(args: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|a| matches!(a.to_str(), Some("lint" | "run" | "filter")))?
+        + 1;
+    if at == 1 {
+        return None;
+    }
+    let mut moved = vec![args[0].clone(), args[at].clone()];
+    moved.extend_from_slice(&args[1..at]);
+    moved.extend_from_slice(&args[at + 1..]);
+    Some(moved)
+}
+
 /// Runs the command line `args` and returns the process exit code.
 pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = Cli::try_parse_from(&args).or_else(|e| match options_moved_after_command(&args) {
+        // `logredact --engine regex lint FILE`: the options belong to the command.
+        Some(moved) if e.kind() == clap::error::ErrorKind::ArgumentConflict => {
+            Cli::try_parse_from(moved).map_err(|_| e)
+        }
+        _ => Err(e),
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -71,8 +71,15 @@ impl SecretKeys {
     }
 
     /// Whether some name may end a key that ends with `tail` (raw key text, at least its last
-    /// two bytes): the cheap test that rejects nearly every key.
+    /// two bytes; three to let plurals through): the cheap test that rejects nearly every key.
     pub fn may_end_a_name(&self, tail: &[u8]) -> bool {
+        // Numbered forms end in a digit: the full check decides those. Plurals are tested on the
+        // pair before their `s` (callers pass three bytes for that).
+        match *tail {
+            [.., b'0'..=b'9'] => return true,
+            [.., a, b, b's' | b'S'] if self.may_end_a_name(&[a, b]) => return true,
+            _ => {}
+        }
         let (a, b) = match *tail {
             [.., a, b] => (normalise_byte(a), normalise_byte(b)),
             [b] => (0, normalise_byte(b)),
@@ -90,6 +97,9 @@ impl SecretKeys {
         if key.len() > MAX_KEY_LEN || !self.may_end_a_name(key) {
             return false;
         }
+        if key.is_empty() {
+            return false;
+        }
         // A name, not a path, a URL or a sentence that happens to end in `password`.
         if key
             .iter()
@@ -101,6 +111,20 @@ impl SecretKeys {
             *slot = normalise_byte(b);
         }
         let key = &buf[..key.len()];
+        // Numbered and plural forms (`api_key1`, `client_secret_2`, `passwords`) name the same.
+        // A plural only when it is the plural of a name itself or of a long name (`max_tokens`
+        // is a count, `db_passwords` are passwords).
+        let numbered = without_number(key);
+        let gated = |k: &[u8]| self.may_end_a_name(k) && self.matches_name(k);
+        gated(key)
+            || (numbered.len() < key.len() && gated(numbered))
+            || numbered.strip_suffix(b"s").is_some_and(|singular| {
+                self.names.iter().any(|n| n.as_bytes() == singular)
+                    || SUFFIX_ONLY.iter().any(|n| singular.ends_with(n.as_bytes()))
+            })
+    }
+
+    fn matches_name(&self, key: &[u8]) -> bool {
         self.names.iter().any(|n| {
             let n = n.as_bytes();
             key == n
@@ -110,6 +134,16 @@ impl SecretKeys {
                         || SUFFIX_ONLY.iter().any(|s| s.as_bytes() == n)))
         })
     }
+}
+
+/// `key` without trailing digits and the `_` before them (`client_secret_2` → `client_secret`).
+fn without_number(key: &[u8]) -> &[u8] {
+    let end = key
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |p| p + 1);
+    let trimmed = &key[..end];
+    trimmed.strip_suffix(b"_").unwrap_or(trimmed)
 }
 
 /// Longer keys are never secret names (and are not worth normalising).
@@ -143,6 +177,11 @@ mod tests {
             "set-cookie",
             "x-internal-sig",
             "api.key",
+            "api_key1",
+            "client_secret_2",
+            "passwords",
+            "db_passwords",
+            "tokens",
         ] {
             assert!(k.is_secret(yes.as_bytes()), "{yes}");
         }

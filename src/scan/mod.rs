@@ -261,7 +261,7 @@ impl Scanner {
         while end > 0 && text[end - 1] == b'\\' {
             end -= 1;
         }
-        if !self.keys.may_end_a_name(&text[end.saturating_sub(2)..end]) {
+        if !self.keys.may_end_a_name(&text[end.saturating_sub(3)..end]) {
             return false;
         }
         let from = end.saturating_sub(crate::format::keys::MAX_KEY_LEN + 2);
