@@ -3,7 +3,7 @@
 //! `cargo bench --bench redact_modes`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use logredact::detect::Finding;
+use logredact::finding::{Encoding, Finding, FindingKind, Precedence};
 use logredact::redact::{HashKey, Mode, RedactConfig, Redactor, Template};
 use logredact::rules::RuleSet;
 
@@ -18,11 +18,11 @@ fn corpus() -> (Vec<u8>, Vec<Finding>) {
         let start = text.len();
         text.extend_from_slice(format!("ghp_{i:08}A1b2C3d4E5f6G7h8I9j0K1l2M3n4").as_bytes());
         findings.push(Finding {
-            rule: 0,
+            kind: FindingKind::Rule(0),
             start,
             end: text.len(),
-            match_start: start,
-            match_end: text.len(),
+            encoding: Encoding::Raw,
+            precedence: Precedence::Specific,
         });
         text.extend_from_slice(b" user=42\n");
     }

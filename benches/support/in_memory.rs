@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use logredact::detect::{Detector, Finding, Scratch};
+use logredact::detect::{Detector, RuleMatch, Scratch};
 use logredact::filter::Filter;
 use logredact::stats::Stats;
 use logredact::stream::{self, StreamOptions};
@@ -28,7 +28,7 @@ pub fn find_in_batches(
     detector: &Detector,
     batches: &[&[u8]],
     scratch: &mut Scratch,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<RuleMatch>,
 ) -> usize {
     let mut total = 0;
     for batch in batches {

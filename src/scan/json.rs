@@ -433,7 +433,7 @@ fn docker_envelope(text: &[u8], tokens: &Tokens) -> Vec<usize> {
             .filter(|(_, t)| t.role == Role::Key && t.container == Some(0))
     };
     let has = |name: &[u8]| top_keys().any(|(_, t)| &text[t.content.clone()] == name);
-    if tokens.containers.first().is_none_or(|c| !c.is_object) || !has(b"log") || !has(b"time") {
+    if !tokens.containers.first().is_some_and(|c| c.is_object) || !has(b"log") || !has(b"time") {
         return Vec::new();
     }
     tokens

@@ -168,7 +168,7 @@ fn json_values(
             Some((log, stream)) if log == i => Some(&mut streams.docker[stream]),
             _ => None,
         };
-        if state.as_ref().is_none_or(|s| !s.is_open()) && !has_armour {
+        if !state.as_ref().is_some_and(|s| s.is_open()) && !has_armour {
             continue;
         }
         let mut local_state = PemState::default();
