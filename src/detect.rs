@@ -20,9 +20,7 @@ use crate::finding::MarkerGrammar;
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
-/// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
-/// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
-pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;
+pub use crate::engine::WHOLE_LINE_LIMIT;
 
 /// One rule match confirmed through the gates: byte offsets into the searched text. Never holds
 /// the secret itself. (`scan` turns these into [`crate::finding::RuleMatch`]s in raw coordinates.)

@@ -214,6 +214,19 @@ pub fn is_marker_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+' | b'/' | b'=' | b':')
 }
 
+/// How a secret is replaced; `--mode` for all rules, `redact = "…"` in a rule file for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `[REDACTED:<rule-id>]`.
+    #[default]
+    Mask,
+    /// `[REDACTED:<rule-id>:<tag>]`, the tag a keyed hash of the secret: equal secrets, equal tags.
+    Hash,
+    /// Keep the rule's public prefix and the last 4 characters of long secrets.
+    Partial,
+}
+
 /// Hex digits of a hash-mode tag.
 pub const TAG_HEX_DIGITS: usize = 12;
 /// Longest run of secret bytes a partial marker shows on one side (a rule's public prefix).

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-use crate::redact::Mode;
+use crate::finding::Mode;
 use crate::scrub;
 use crate::validate;
 

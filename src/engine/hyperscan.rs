@@ -38,7 +38,7 @@ use super::hs_build::{self, Plan};
 use super::hs_cache;
 use super::hs_compat;
 use super::{Candidate, KeywordMatcher, Matcher};
-use crate::detect::WHOLE_LINE_LIMIT;
+use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
 /// Compiles slower than this are worth caching: the full built-in set takes ~1 s, loading its

@@ -25,18 +25,7 @@ use crate::rules::RuleSet;
 pub use key::{HashKey, KeyFileAccess, MIN_KEY_BYTES, TAG_HEX_DIGITS};
 pub use template::{Segment, Template};
 
-/// How a secret is replaced; `--mode` for all rules, `redact = "…"` in a rule file for one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// `[REDACTED:<rule-id>]`.
-    #[default]
-    Mask,
-    /// `[REDACTED:<rule-id>:<tag>]`, the tag a keyed hash of the secret: equal secrets, equal tags.
-    Hash,
-    /// Keep the rule's public prefix and the last 4 characters of long secrets.
-    Partial,
-}
+pub use crate::finding::Mode;
 
 /// Partial mode shows nothing of secrets shorter than this.
 pub const PARTIAL_MIN_SECRET_BYTES: usize = 20;
