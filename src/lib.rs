@@ -12,6 +12,7 @@ pub mod filter;
 pub mod format;
 pub mod lint;
 pub mod redact;
+pub mod relay;
 pub mod rules;
 pub mod run;
 pub mod scrub;

@@ -1,0 +1,95 @@
+//! `logredact relay`: a Forward-protocol hop inside Fluent Bit's (or Fluentd's) record stream.
+//! Receives records from a `forward` output, redacts every string value, forwards them to the
+//! next hop's `forward` input and acks each chunk only once the next hop acked it.
+//!
+//! Owns: the subcommand's options and the listen policy (Unix socket or loopback unless
+//! `--listen-any`). Must never: listen beyond loopback by default, or print record content.
+
+pub mod msgpack;
+pub mod protocol;
+pub mod redact;
+pub mod server;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cli::{build_filter, load_rules, Failure, FilterArgs};
+use crate::format::keys::SecretKeys;
+use crate::redact::Redactor;
+
+/// Options of `logredact relay`.
+#[derive(Debug, Args, Clone)]
+pub struct RelayArgs {
+    /// Where Fluent Bit's `forward` output connects: unix:PATH or tcp:127.0.0.1:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The next hop's `forward` input: unix:PATH or tcp:HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub forward: String,
+    /// Allow a TCP listen address that is not loopback (no TLS yet: only on a trusted network).
+    #[arg(long)]
+    pub listen_any: bool,
+    /// Largest message accepted (compressed chunks: after inflating); a larger one closes the
+    /// connection unacknowledged.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+}
+
+/// A socket address of `--listen` / `--forward`.
+#[derive(Debug, Clone)]
+pub enum Addr {
+    Unix(PathBuf),
+    Tcp(SocketAddr),
+}
+
+/// Parses `unix:PATH` or `tcp:HOST:PORT`.
+pub fn parse_addr(s: &str) -> Result<Addr, String> {
+    if let Some(p) = s.strip_prefix("unix:") {
+        return Ok(Addr::Unix(PathBuf::from(p)));
+    }
+    let Some(hp) = s.strip_prefix("tcp:") else {
+        return Err(format!("address '{s}': expected unix:PATH or tcp:HOST:PORT"));
+    };
+    hp.to_socket_addrs()
+        .map_err(|e| format!("address '{s}': {e}"))?
+        .next()
+        .map(Addr::Tcp)
+        .ok_or_else(|| format!("address '{s}': no address"))
+}
+
+/// Runs the relay until killed.
+pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
+    let config = |m: String| Failure { code: 2, message: m };
+    let listen = parse_addr(&args.listen).map_err(config)?;
+    let forward = parse_addr(&args.forward).map_err(config)?;
+    if let Addr::Tcp(a) = &listen {
+        if !a.ip().is_loopback() && !args.listen_any {
+            return Err(config(format!(
+                "--listen {a} is not loopback: records would be readable by the network; \
+                 pass --listen-any to allow it"
+            )));
+        }
+    }
+    let rules = load_rules(&filter_args.rules)?;
+    let filter = build_filter(filter_args, rules)?;
+    let redactor = Redactor::new(filter.detector().rules());
+    let shared = Arc::new(server::Shared {
+        redaction: redact::Redaction {
+            filter,
+            keys: SecretKeys::new(&filter_args.secret_keys),
+            redactor,
+        },
+        forward,
+        max_bytes: args.max_message_bytes,
+        chunks: AtomicU64::new(0),
+    });
+    server::serve(&listen, shared).map_err(|e| Failure {
+        code: 1,
+        message: format!("relay: {e}"),
+    })?;
+    Ok(0)
+}
