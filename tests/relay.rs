@@ -51,7 +51,12 @@ fn every_mode_parses_to_the_same_batch_and_event_time_round_trips() {
     let gz = gz.finish().unwrap();
     let cases = [
         (
-            Value::Array(vec![str(b"t"), event_time(), record("a"), chunk_option(None)]),
+            Value::Array(vec![
+                str(b"t"),
+                event_time(),
+                record("a"),
+                chunk_option(None),
+            ]),
             Mode::Message,
             1,
         ),
@@ -65,7 +70,11 @@ fn every_mode_parses_to_the_same_batch_and_event_time_round_trips() {
             2,
         ),
         (
-            Value::Array(vec![str(b"t"), Value::Bin(packed.clone()), chunk_option(None)]),
+            Value::Array(vec![
+                str(b"t"),
+                Value::Bin(packed.clone()),
+                chunk_option(None),
+            ]),
             Mode::PackedForward,
             2,
         ),
@@ -201,13 +210,20 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
     let (time, rec) = &batch.entries[0];
     assert_eq!(time, &event_time());
     let log = rec.get(b"log").and_then(Value::as_bytes).unwrap();
-    assert!(!String::from_utf8_lossy(log).contains(SECRET), "log field not redacted");
+    assert!(
+        !String::from_utf8_lossy(log).contains(SECRET),
+        "log field not redacted"
+    );
     assert!(log.starts_with(b"login password="));
     assert_eq!(rec.get(b"n"), Some(&Value::Int(vec![0x2a])));
     // No ack upstream yet: the next hop has not acked.
-    up.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    up.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut b = [0u8; 64];
-    assert!(up.read(&mut b).is_err(), "relay acked before the next hop did");
+    assert!(
+        up.read(&mut b).is_err(),
+        "relay acked before the next hop did"
+    );
     let mut ack = Vec::new();
     logredact::relay::protocol::encode_ack(batch.chunk.as_deref().unwrap(), &mut ack);
     down.write_all(&ack).unwrap();
@@ -216,7 +232,13 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
     assert!(logredact::relay::protocol::is_ack_for(&reply, b"c1"));
 
     let out = Command::new(bin())
-        .args(["relay", "--listen", "tcp:0.0.0.0:1", "--forward", "tcp:127.0.0.1:1"])
+        .args([
+            "relay",
+            "--listen",
+            "tcp:0.0.0.0:1",
+            "--forward",
+            "tcp:127.0.0.1:1",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -230,9 +252,15 @@ fn fluent_bit() -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("LOGREDACT_REQUIRE_FLUENT_BIT").as_deref() == Ok("1") {
-        panic!("LOGREDACT_REQUIRE_FLUENT_BIT=1 but no Fluent Bit at {}", p.display());
+        panic!(
+            "LOGREDACT_REQUIRE_FLUENT_BIT=1 but no Fluent Bit at {}",
+            p.display()
+        );
     }
-    eprintln!("skipped: no Fluent Bit at {} (set LOGREDACT_FLUENT_BIT)", p.display());
+    eprintln!(
+        "skipped: no Fluent Bit at {} (set LOGREDACT_FLUENT_BIT)",
+        p.display()
+    );
     None
 }
 
@@ -384,4 +412,92 @@ fn fluent_bit_example_through_the_relay_keeps_tags_order_and_loses_nothing_on_ki
     let _relay2 = start_relay(&listen, &forward);
     let recs = shipped(dir.path(), 8000);
     check(&recs, &[("", 8000)]);
+}
+
+/// Fluent Bit's `Shared_Key` on its forward input (the next hop): the relay passes the handshake
+/// with the right key; with a wrong key nothing is shipped. (Fluent Bit's forward output runs the
+/// handshake only over TLS, so the sender side is tested with our own client below.)
+#[test]
+fn fluent_bit_shared_key_handshake_on_both_hops() {
+    let Some(fb) = fluent_bit() else { return };
+    for (relay_key, want) in [("n3xt-hop", 300), ("k3y-wrong", 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("relay.sock");
+        let port = free_port();
+        let conf = example_config(dir.path(), &sock, port);
+        let text = std::fs::read_to_string(&conf)
+            .unwrap()
+            .replace(
+                "    Tag_Prefix     redacted.\n",
+                "    Tag_Prefix     redacted.\n    Shared_Key     n3xt-hop\n    Self_Hostname  fb-agg\n",
+            );
+        std::fs::write(&conf, text).unwrap();
+        std::fs::write(dir.path().join("in.key"), format!("{relay_key}\n")).unwrap();
+        write_lines(&dir.path().join("logs/app.log"), 0, 300);
+        let child = Command::new(bin())
+            .args(["relay", "--listen"])
+            .arg(format!("unix:{}", sock.display()))
+            .arg("--forward")
+            .arg(format!("tcp:127.0.0.1:{port}"))
+            .arg("--forward-shared-key-file")
+            .arg(dir.path().join("in.key"))
+            .spawn()
+            .unwrap();
+        let _relay = Relay(child);
+        wait_for(&sock);
+        let _fb = start_fb(&fb, &conf);
+        if want == 0 {
+            std::thread::sleep(Duration::from_secs(4));
+            let text =
+                std::fs::read_to_string(dir.path().join("out/out.jsonl")).unwrap_or_default();
+            assert_eq!(text.lines().count(), 0, "records passed a wrong shared key");
+        } else {
+            let recs = shipped(dir.path(), want);
+            assert_eq!(recs.len(), want, "records through the handshakes");
+            check(&recs, &[("", want)]);
+        }
+    }
+}
+
+/// The sender side of the handshake (the relay as server): our own client with the right key
+/// gets its chunk acked; with a wrong key the relay closes the connection.
+#[test]
+fn relay_checks_the_senders_shared_key() {
+    use logredact::relay::handshake;
+    use logredact::relay::server::Framer;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("relay.sock");
+    std::fs::write(dir.path().join("k"), "s3cr3t-key\n").unwrap();
+    let hop = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hop.local_addr().unwrap().port();
+    let child = Command::new(bin())
+        .args(["relay", "--listen"])
+        .arg(format!("unix:{}", sock.display()))
+        .arg(format!("--forward=tcp:127.0.0.1:{port}"))
+        .arg("--shared-key-file")
+        .arg(dir.path().join("k"))
+        .spawn()
+        .unwrap();
+    let _relay = Relay(child);
+    wait_for(&sock);
+    let mut bad = UnixStream::connect(&sock).unwrap();
+    let mut f = Framer::new(1 << 20);
+    assert!(handshake::connect(&mut bad, &mut f, b"wrong", b"client").is_err());
+    let mut good = UnixStream::connect(&sock).unwrap();
+    let mut f = Framer::new(1 << 20);
+    handshake::connect(&mut good, &mut f, b"s3cr3t-key", b"client").expect("handshake");
+    let msg = Value::Array(vec![
+        str(b"t"),
+        Value::Array(vec![entry("x")]),
+        chunk_option(None),
+    ]);
+    good.write_all(&enc(&msg)).unwrap();
+    let (mut down, _) = hop.accept().unwrap();
+    let got = read_value(&mut down).expect("forwarded");
+    let (batch, _) = parse(got, 1 << 20).unwrap();
+    let mut ack = Vec::new();
+    logredact::relay::protocol::encode_ack(batch.chunk.as_deref().unwrap(), &mut ack);
+    down.write_all(&ack).unwrap();
+    let reply = f.next(&mut good).unwrap().expect("ack");
+    assert!(logredact::relay::protocol::is_ack_for(&reply, b"c1"));
 }

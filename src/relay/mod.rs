@@ -5,6 +5,7 @@
 //! Owns: the subcommand's options and the listen policy (Unix socket or loopback unless
 //! `--listen-any`). Must never: listen beyond loopback by default, or print record content.
 
+pub mod handshake;
 pub mod msgpack;
 pub mod protocol;
 pub mod redact;
@@ -37,6 +38,35 @@ pub struct RelayArgs {
     /// connection unacknowledged.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     pub max_message_bytes: usize,
+    /// File holding the shared key senders must prove (Fluent Bit's `Shared_Key`); read from a
+    /// file so that it is not visible in the process list.
+    #[arg(long, value_name = "FILE")]
+    pub shared_key_file: Option<PathBuf>,
+    /// File holding the shared key of the next hop's `forward` input.
+    #[arg(long, value_name = "FILE")]
+    pub forward_shared_key_file: Option<PathBuf>,
+    /// The hostname given in the handshake.
+    #[arg(long, default_value = "logredact-relay", value_name = "NAME")]
+    pub self_hostname: String,
+}
+
+/// Reads a key file; one trailing newline is not part of the key.
+fn read_key(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let mut key = std::fs::read(path).map_err(|e| Failure {
+        code: 2,
+        message: format!("{}: {e}", path.display()),
+    })?;
+    if key.last() == Some(&b'\n') {
+        key.pop();
+    }
+    if key.is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: format!("{}: empty shared key", path.display()),
+        });
+    }
+    Ok(Some(key))
 }
 
 /// A socket address of `--listen` / `--forward`.
@@ -52,7 +82,9 @@ pub fn parse_addr(s: &str) -> Result<Addr, String> {
         return Ok(Addr::Unix(PathBuf::from(p)));
     }
     let Some(hp) = s.strip_prefix("tcp:") else {
-        return Err(format!("address '{s}': expected unix:PATH or tcp:HOST:PORT"));
+        return Err(format!(
+            "address '{s}': expected unix:PATH or tcp:HOST:PORT"
+        ));
     };
     hp.to_socket_addrs()
         .map_err(|e| format!("address '{s}': {e}"))?
@@ -63,7 +95,10 @@ pub fn parse_addr(s: &str) -> Result<Addr, String> {
 
 /// Runs the relay until killed.
 pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
-    let config = |m: String| Failure { code: 2, message: m };
+    let config = |m: String| Failure {
+        code: 2,
+        message: m,
+    };
     let listen = parse_addr(&args.listen).map_err(config)?;
     let forward = parse_addr(&args.forward).map_err(config)?;
     if let Addr::Tcp(a) = &listen {
@@ -86,6 +121,9 @@ pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
         forward,
         max_bytes: args.max_message_bytes,
         chunks: AtomicU64::new(0),
+        listen_key: read_key(&args.shared_key_file)?,
+        forward_key: read_key(&args.forward_shared_key_file)?,
+        hostname: args.self_hostname.clone().into_bytes(),
     });
     server::serve(&listen, shared).map_err(|e| Failure {
         code: 1,

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::handshake;
 use super::msgpack::{self, DecodeError, Value};
 use super::protocol::{self, encode_ack, encode_forward, is_ack_for};
 use super::redact::{redact_record, Redaction};
@@ -30,6 +31,11 @@ pub struct Shared {
     pub forward: Addr,
     pub max_bytes: usize,
     pub chunks: AtomicU64,
+    /// `--shared-key-file`: senders must pass the handshake with this key.
+    pub listen_key: Option<Vec<u8>>,
+    /// `--forward-shared-key-file`: the key the next hop expects.
+    pub forward_key: Option<Vec<u8>>,
+    pub hostname: Vec<u8>,
 }
 
 pub fn connect(addr: &Addr) -> io::Result<Box<dyn Conn>> {
@@ -108,7 +114,9 @@ impl Framer {
                         self.start += used;
                         return Ok(Some(v));
                     }
-                    Err(DecodeError::Invalid(why)) => return Err(format!("malformed msgpack: {why}")),
+                    Err(DecodeError::Invalid(why)) => {
+                        return Err(format!("malformed msgpack: {why}"))
+                    }
                     Err(DecodeError::Incomplete) => {}
                 }
             }
@@ -147,14 +155,21 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
     let mut scratch = shared.redaction.scratch();
     let mut next: Option<(Box<dyn Conn>, Framer)> = None;
     let mut out = Vec::new();
+    if let Some(key) = &shared.listen_key {
+        handshake::accept(&mut conn, &mut framer, key, &shared.hostname)?;
+    }
     while let Some(msg) = framer.next(&mut conn)? {
         let (mut batch, _mode) = protocol::parse(msg, shared.max_bytes)?;
         for (_, record) in batch.entries.iter_mut() {
             redact_record(&shared.redaction, record, &mut scratch);
         }
         if next.is_none() {
-            let c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
-            next = Some((c, Framer::new(shared.max_bytes)));
+            let mut c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
+            let mut replies = Framer::new(shared.max_bytes);
+            if let Some(key) = &shared.forward_key {
+                handshake::connect(&mut c, &mut replies, key, &shared.hostname)?;
+            }
+            next = Some((c, replies));
         }
         let Some((hop, replies)) = next.as_mut() else {
             continue;
@@ -166,7 +181,8 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
         );
         out.clear();
         encode_forward(&batch, Some(id.as_bytes()), &mut out);
-        hop.write_all(&out).map_err(|e| format!("next hop write: {e}"))?;
+        hop.write_all(&out)
+            .map_err(|e| format!("next hop write: {e}"))?;
         hop.flush().map_err(|e| format!("next hop write: {e}"))?;
         match replies.next(hop)? {
             Some(reply) if is_ack_for(&reply, id.as_bytes()) => {}
@@ -176,7 +192,8 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
         if let Some(chunk) = &batch.chunk {
             out.clear();
             encode_ack(chunk, &mut out);
-            conn.write_all(&out).map_err(|e| format!("ack write: {e}"))?;
+            conn.write_all(&out)
+                .map_err(|e| format!("ack write: {e}"))?;
             conn.flush().map_err(|e| format!("ack write: {e}"))?;
         }
     }
