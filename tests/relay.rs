@@ -418,7 +418,7 @@ fn fluent_bit_example_through_the_relay_keeps_tags_order_and_loses_nothing_on_ki
 /// with the right key; with a wrong key nothing is shipped. (Fluent Bit's forward output runs the
 /// handshake only over TLS, so the sender side is tested with our own client below.)
 #[test]
-fn fluent_bit_shared_key_handshake_on_both_hops() {
+fn fluent_bit_forward_input_shared_key_right_and_wrong() {
     let Some(fb) = fluent_bit() else { return };
     for (relay_key, want) in [("n3xt-hop", 300), ("k3y-wrong", 0)] {
         let dir = tempfile::tempdir().unwrap();
@@ -500,4 +500,55 @@ fn relay_checks_the_senders_shared_key() {
     down.write_all(&ack).unwrap();
     let reply = f.next(&mut good).unwrap().expect("ack");
     assert!(logredact::relay::protocol::is_ack_for(&reply, b"c1"));
+}
+
+/// Malformed msgpack or a message over the cap closes that connection with a reason that
+/// quotes no content; the relay keeps serving the next connection.
+#[test]
+fn malformed_or_oversized_input_closes_the_connection_not_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("relay.sock");
+    let child = Command::new(bin())
+        .args(["relay", "--max-message-bytes", "4096", "--listen"])
+        .arg(format!("unix:{}", sock.display()))
+        .arg("--forward=tcp:127.0.0.1:1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut relay = Relay(child);
+    wait_for(&sock);
+    let bad = [
+        [&[0x93u8, 0xa1, b't', 0xc1][..], SECRET.as_bytes()].concat(),
+        [
+            &[0xdb, 0, 1, 0, 0][..],
+            &[b'x'; 8000][..],
+            SECRET.as_bytes(),
+        ]
+        .concat(),
+    ];
+    for input in bad {
+        let mut c = UnixStream::connect(&sock).unwrap();
+        let _ = c.write_all(&input);
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 16];
+        assert!(
+            matches!(c.read(&mut b), Ok(0) | Err(_)),
+            "connection not closed"
+        );
+    }
+    assert!(UnixStream::connect(&sock).is_ok(), "relay stopped serving");
+    let _ = relay.0.kill();
+    let mut err = String::new();
+    relay
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("malformed msgpack") && err.contains("byte cap"),
+        "reasons logged"
+    );
+    assert!(!err.contains(SECRET), "stderr quotes input");
 }
