@@ -196,9 +196,26 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
     wait_for(&sock);
     let mut up = UnixStream::connect(&sock).unwrap();
     let line = format!("login password={SECRET} ok");
+    // A nested record: a secret-named key deep down, a multi-line value inside an array.
+    let nested = Value::Map(vec![
+        (
+            str(b"kubernetes"),
+            Value::Map(vec![(
+                str(b"labels"),
+                Value::Map(vec![(str(b"api_key"), str(b"plainvalue42"))]),
+            )]),
+        ),
+        (
+            str(b"lines"),
+            Value::Array(vec![str(
+                format!("first\npassword={SECRET}\nlast").as_bytes()
+            )]),
+        ),
+        (str(b"raw"), Value::Bin(b"bin password=kept".to_vec())),
+    ]);
     let msg = Value::Array(vec![
         str(b"app"),
-        Value::Array(vec![entry(&line)]),
+        Value::Array(vec![entry(&line), Value::Array(vec![event_time(), nested])]),
         chunk_option(None),
     ]);
     up.write_all(&enc(&msg)).unwrap();
@@ -216,6 +233,27 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
     );
     assert!(log.starts_with(b"login password="));
     assert_eq!(rec.get(b"n"), Some(&Value::Int(vec![0x2a])));
+    let (_, nested) = &batch.entries[1];
+    let key = nested
+        .get(b"kubernetes")
+        .and_then(|k| k.get(b"labels"))
+        .and_then(|l| l.get(b"api_key"));
+    assert!(
+        key.and_then(Value::as_bytes)
+            .is_some_and(|v| v != b"plainvalue42"),
+        "api_key kept"
+    );
+    let Some(Value::Array(lines)) = nested.get(b"lines") else {
+        panic!("lines field lost")
+    };
+    let text = String::from_utf8_lossy(lines[0].as_bytes().unwrap()).to_string();
+    assert!(
+        !text.contains(SECRET) && text.starts_with("first\npassword=") && text.ends_with("\nlast")
+    );
+    assert_eq!(
+        nested.get(b"raw"),
+        Some(&Value::Bin(b"bin password=kept".to_vec()))
+    );
     // No ack upstream yet: the next hop has not acked.
     up.set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::handshake;
 use super::msgpack::{self, DecodeError, Value};
 use super::protocol::{self, encode_ack, encode_forward, is_ack_for};
-use super::redact::{redact_record, Redaction};
+use super::redact::{redact_records, Redaction};
 use super::Addr;
 
 /// How long the next hop may take to acknowledge a chunk before we give up on it.
@@ -107,8 +107,13 @@ impl Framer {
 
     /// The next value, or `None` at a clean end of stream.
     pub fn next(&mut self, r: &mut dyn Read) -> Result<Option<Value>, String> {
+        // A decode attempt re-parses the buffered bytes, so a large message arriving in many
+        // reads is only retried on a short read (the sender paused: likely a message end) or
+        // once the buffer doubled: linear, not quadratic, in the message size.
+        let mut tried_at = 0;
         loop {
-            if self.start < self.buf.len() {
+            let buffered = self.buf.len() - self.start;
+            if buffered > 0 && buffered >= 2 * tried_at {
                 match msgpack::decode(&self.buf[self.start..]) {
                     Ok((v, used)) => {
                         self.start += used;
@@ -117,7 +122,7 @@ impl Framer {
                     Err(DecodeError::Invalid(why)) => {
                         return Err(format!("malformed msgpack: {why}"))
                     }
-                    Err(DecodeError::Incomplete) => {}
+                    Err(DecodeError::Incomplete) => tried_at = buffered,
                 }
             }
             if self.start > 0 {
@@ -128,11 +133,14 @@ impl Framer {
                 return Err(format!("message over the {} byte cap", self.max));
             }
             let have = self.buf.len();
-            let want = (have + 64 * 1024).min(self.max);
+            let want = (have + have.max(64 * 1024)).min(self.max);
             self.buf.resize(want, 0);
             let n = match r.read(&mut self.buf[have..]) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.buf.truncate(have);
+                    continue;
+                }
                 Err(e) => {
                     self.buf.truncate(have);
                     return Err(format!("read: {e}"));
@@ -145,6 +153,10 @@ impl Framer {
                 } else {
                     Err("stream ended inside a message".into())
                 };
+            }
+            if have + n < want {
+                // Short read: try again now.
+                tried_at = 0;
             }
         }
     }
@@ -160,9 +172,11 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
     }
     while let Some(msg) = framer.next(&mut conn)? {
         let (mut batch, _mode) = protocol::parse(msg, shared.max_bytes)?;
-        for (_, record) in batch.entries.iter_mut() {
-            redact_record(&shared.redaction, record, &mut scratch);
-        }
+        redact_records(
+            &shared.redaction,
+            batch.entries.iter_mut().map(|(_, record)| record),
+            &mut scratch,
+        );
         if next.is_none() {
             let mut c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
             let mut replies = Framer::new(shared.max_bytes);
