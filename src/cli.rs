@@ -89,6 +89,13 @@ pub enum Command {
     /// Report the secrets in log files or directories (text, JSON lines or SARIF); exit 1 if any.
     #[command(after_help = LINT_EXAMPLES)]
     Lint(LintArgs),
+    /// Forward-protocol hop for Fluent Bit/Fluentd: redacts every record, acks after the next hop.
+    Relay {
+        #[command(flatten)]
+        args: FilterArgs,
+        #[command(flatten)]
+        relay: crate::relay::RelayArgs,
+    },
     /// Print a shell completion script to stdout.
     Completions {
         #[arg(value_enum)]
@@ -338,6 +345,7 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         // ---- issue 7 ----
         Some(Command::Run { args, command }) => run_wrapped(&args, &command),
         Some(Command::Lint(args)) => run_lint(&args),
+        Some(Command::Relay { args, relay }) => crate::relay::run(&args, &relay),
         Some(Command::Completions { shell }) => print_completions(shell),
         Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
@@ -401,7 +409,7 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
     Ok(set)
 }
 
-fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
+pub(crate) fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
     let redact = args.redact.config()?;
     let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;

@@ -15,6 +15,7 @@ pub mod finding;
 pub mod format;
 pub mod lint;
 pub mod redact;
+pub mod relay;
 pub mod rules;
 pub mod run;
 pub mod scan;

@@ -17,16 +17,16 @@ mod hs_cache;
 #[cfg(feature = "hyperscan")]
 mod hs_compat;
 #[cfg(feature = "hyperscan")]
-/// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
-/// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
-pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;
-
 pub mod hyperscan;
 mod keyword;
 
 #[cfg(feature = "hyperscan")]
 pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
 pub use keyword::KeywordMatcher;
+
+/// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
+/// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
+pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;
 
 use crate::rules::RuleSet;
 

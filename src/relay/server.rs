@@ -1,0 +1,215 @@
+//! Connections: accepts Forward-protocol senders, and for each one keeps its own connection to
+//! the next hop, so order per connection is kept. A chunk is acknowledged upstream only after
+//! the next hop acknowledged the redacted copy: if anything fails the incoming connection is
+//! closed without an ack and the sender (Fluent Bit) retries the chunk.
+//!
+//! Owns: sockets, framing, the size cap, timeouts. Must never: log record content (reasons name
+//! the protocol construct only), ack a chunk that was not delivered, or panic on input.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::handshake;
+use super::msgpack::{self, DecodeError, Value};
+use super::protocol::{self, encode_ack, encode_forward, is_ack_for};
+use super::redact::{redact_records, Redaction};
+use super::Addr;
+
+/// How long the next hop may take to acknowledge a chunk before we give up on it.
+const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub trait Conn: Read + Write + Send {}
+impl<T: Read + Write + Send> Conn for T {}
+
+/// Settings shared by every connection.
+pub struct Shared {
+    pub redaction: Redaction,
+    pub forward: Addr,
+    pub max_bytes: usize,
+    pub chunks: AtomicU64,
+    /// `--shared-key-file`: senders must pass the handshake with this key.
+    pub listen_key: Option<Vec<u8>>,
+    /// `--forward-shared-key-file`: the key the next hop expects.
+    pub forward_key: Option<Vec<u8>>,
+    pub hostname: Vec<u8>,
+}
+
+pub fn connect(addr: &Addr) -> io::Result<Box<dyn Conn>> {
+    Ok(match addr {
+        Addr::Unix(p) => Box::new(UnixStream::connect(p)?),
+        Addr::Tcp(a) => {
+            let s = TcpStream::connect(a)?;
+            s.set_nodelay(true)?;
+            s.set_read_timeout(Some(ACK_TIMEOUT))?;
+            Box::new(s)
+        }
+    })
+}
+
+/// Accepts connections on `addr` forever, one thread per connection.
+pub fn serve(addr: &Addr, shared: Arc<Shared>) -> io::Result<()> {
+    match addr {
+        Addr::Unix(p) => {
+            // A stale socket file from a killed relay would make bind fail.
+            let _ = std::fs::remove_file(p);
+            let l = UnixListener::bind(p)?;
+            for c in l.incoming() {
+                match c {
+                    Ok(c) => spawn(Box::new(c), &shared),
+                    Err(e) => eprintln!("logredact relay: accept: {e}"),
+                }
+            }
+        }
+        Addr::Tcp(a) => {
+            let l = TcpListener::bind(a)?;
+            for c in l.incoming() {
+                match c {
+                    Ok(c) => {
+                        let _ = c.set_nodelay(true);
+                        spawn(Box::new(c), &shared)
+                    }
+                    Err(e) => eprintln!("logredact relay: accept: {e}"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn spawn(conn: Box<dyn Conn>, shared: &Arc<Shared>) {
+    let shared = Arc::clone(shared);
+    std::thread::spawn(move || {
+        if let Err(why) = handle(conn, &shared) {
+            eprintln!("logredact relay: connection closed: {why}");
+        }
+    });
+}
+
+/// Reads whole msgpack values from a stream, never buffering more than `max` bytes.
+pub struct Framer {
+    buf: Vec<u8>,
+    start: usize,
+    max: usize,
+}
+
+impl Framer {
+    pub fn new(max: usize) -> Self {
+        Framer {
+            buf: Vec::new(),
+            start: 0,
+            max,
+        }
+    }
+
+    /// The next value, or `None` at a clean end of stream.
+    pub fn next(&mut self, r: &mut dyn Read) -> Result<Option<Value>, String> {
+        // A decode attempt re-parses the buffered bytes, so a large message arriving in many
+        // reads is only retried on a short read (the sender paused: likely a message end) or
+        // once the buffer doubled: linear, not quadratic, in the message size.
+        let mut tried_at = 0;
+        loop {
+            let buffered = self.buf.len() - self.start;
+            if buffered > 0 && buffered >= 2 * tried_at {
+                match msgpack::decode(&self.buf[self.start..]) {
+                    Ok((v, used)) => {
+                        self.start += used;
+                        return Ok(Some(v));
+                    }
+                    Err(DecodeError::Invalid(why)) => {
+                        return Err(format!("malformed msgpack: {why}"))
+                    }
+                    Err(DecodeError::Incomplete) => tried_at = buffered,
+                }
+            }
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            if self.buf.len() >= self.max {
+                return Err(format!("message over the {} byte cap", self.max));
+            }
+            let have = self.buf.len();
+            let want = (have + have.max(64 * 1024)).min(self.max);
+            self.buf.resize(want, 0);
+            let n = match r.read(&mut self.buf[have..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.buf.truncate(have);
+                    continue;
+                }
+                Err(e) => {
+                    self.buf.truncate(have);
+                    return Err(format!("read: {e}"));
+                }
+            };
+            self.buf.truncate(have + n);
+            if n == 0 {
+                return if have == 0 {
+                    Ok(None)
+                } else {
+                    Err("stream ended inside a message".into())
+                };
+            }
+            if have + n < want {
+                // Short read: try again now.
+                tried_at = 0;
+            }
+        }
+    }
+}
+
+fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
+    let mut framer = Framer::new(shared.max_bytes);
+    let mut scratch = shared.redaction.scratch();
+    let mut next: Option<(Box<dyn Conn>, Framer)> = None;
+    let mut out = Vec::new();
+    if let Some(key) = &shared.listen_key {
+        handshake::accept(&mut conn, &mut framer, key, &shared.hostname)?;
+    }
+    while let Some(msg) = framer.next(&mut conn)? {
+        let (mut batch, _mode) = protocol::parse(msg, shared.max_bytes)?;
+        redact_records(
+            &shared.redaction,
+            batch.entries.iter_mut().map(|(_, record)| record),
+            &mut scratch,
+        );
+        if next.is_none() {
+            let mut c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
+            let mut replies = Framer::new(shared.max_bytes);
+            if let Some(key) = &shared.forward_key {
+                handshake::connect(&mut c, &mut replies, key, &shared.hostname)?;
+            }
+            next = Some((c, replies));
+        }
+        let Some((hop, replies)) = next.as_mut() else {
+            continue;
+        };
+        let id = format!(
+            "logredact-{}-{}",
+            std::process::id(),
+            shared.chunks.fetch_add(1, Ordering::Relaxed)
+        );
+        out.clear();
+        encode_forward(&batch, Some(id.as_bytes()), &mut out);
+        hop.write_all(&out)
+            .map_err(|e| format!("next hop write: {e}"))?;
+        hop.flush().map_err(|e| format!("next hop write: {e}"))?;
+        match replies.next(hop)? {
+            Some(reply) if is_ack_for(&reply, id.as_bytes()) => {}
+            Some(_) => return Err("next hop sent a wrong ack".into()),
+            None => return Err("next hop closed before its ack".into()),
+        }
+        if let Some(chunk) = &batch.chunk {
+            out.clear();
+            encode_ack(chunk, &mut out);
+            conn.write_all(&out)
+                .map_err(|e| format!("ack write: {e}"))?;
+            conn.flush().map_err(|e| format!("ack write: {e}"))?;
+        }
+    }
+    Ok(())
+}
