@@ -187,7 +187,13 @@ fn d2_a_signal_ends_the_filter_promptly_while_a_partial_line_is_held() {
             let mut stdin = child.stdin.take().expect("stdin");
             stdin.write_all(b"line1\npartial").expect("write");
             stdin.flush().expect("flush");
-            std::thread::sleep(Duration::from_millis(500));
+            // The scenario is "a partial line is held": wait until the complete line before it
+            // is out (start-up may take a while with a cold Hyperscan cache on a busy machine).
+            let mut stdout = child.stdout.take().expect("stdout");
+            let mut first = [0u8; 6];
+            std::io::Read::read_exact(&mut stdout, &mut first).expect("line1 written");
+            assert_eq!(&first, b"line1\n", "threads {threads}: first line");
+            std::thread::sleep(Duration::from_millis(100));
             let killed = Command::new("kill")
                 .args([&format!("-{name}"), &child.id().to_string()])
                 .status()
@@ -206,9 +212,9 @@ fn d2_a_signal_ends_the_filter_promptly_while_a_partial_line_is_held() {
                 std::thread::sleep(Duration::from_millis(20));
             };
             drop(stdin);
-            let mut out = String::new();
-            std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)
-                .expect("read");
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read");
+            let out = format!("line1\n{rest}");
             assert!(
                 status.code() == Some(code) || status.signal() == Some(sig),
                 "threads {threads} SIG{name}: {status:?}"
