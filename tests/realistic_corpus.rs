@@ -104,9 +104,18 @@ fn deterministic_for_a_seed() {
     assert!(a.0.len() >= 300_000 && a.0.ends_with(b"\n"));
 }
 
-fn redact(text: &str) -> Vec<u8> {
+/// The engines of this build: the pure-Rust one, and Hyperscan when compiled in.
+fn engines() -> Vec<EngineChoice> {
+    let mut e = vec![EngineChoice::Regex];
+    if engine::HYPERSCAN_COMPILED_IN {
+        e.push(EngineChoice::Hyperscan);
+    }
+    e
+}
+
+fn redact(text: &str, choice: EngineChoice) -> Vec<u8> {
     let rules = RuleSet::builtin().expect("built-in rules load");
-    let matcher = engine::build(&rules, EngineChoice::Regex).expect("engine builds");
+    let matcher = engine::build(&rules, choice).expect("engine builds");
     let filter = Filter::new(Detector::new(rules, matcher));
     let mut stats = Stats::new(filter.detector().rules().rules.len());
     let mut out = Vec::new();
@@ -123,14 +132,16 @@ fn redact(text: &str) -> Vec<u8> {
 
 #[test]
 fn every_secret_line_is_one_the_builtin_rules_redact() {
-    for seed in [11, 12] {
-        secret_lines_redacted(seed);
+    for choice in engines() {
+        for seed in [11, 12] {
+            secret_lines_redacted(seed, choice);
+        }
     }
 }
 
-fn secret_lines_redacted(seed: u64) {
+fn secret_lines_redacted(seed: u64, choice: EngineChoice) {
     let (text, labels, st) = realistic::generate_lines(LINES / 2, seed);
-    let out = redact(&text);
+    let out = redact(&text, choice);
     let out_lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
     let in_lines: Vec<&str> = text.lines().collect();
     assert_eq!(out_lines.len(), in_lines.len() + 1, "line count changed");
@@ -147,7 +158,7 @@ fn secret_lines_redacted(seed: u64) {
         }
     }
     eprintln!(
-        "seed {seed}: {} secret lines, {} missed; decoy lines changed {decoys_changed} of {}; benign lines changed {benign_changed}",
+        "{choice:?}, seed {seed}: {} secret lines, {} missed; decoy lines changed {decoys_changed} of {}; benign lines changed {benign_changed}",
         st.secret_lines,
         missed.len(),
         st.decoy_lines
