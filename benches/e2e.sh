@@ -2,7 +2,7 @@
 # End-to-end throughput of the release binary through real pipes, compared in the same run with
 # `cat` through the same pipes. Prints, per corpus, engine and --threads: MB/s, the ratio to
 # `cat | cat`, MB per CPU-second of the process (user + sys; steadier than wall time on a busy
-# machine) and its peak RSS (max over the runs).
+# machine; "-" where too small to measure) and its peak RSS (max over the runs).
 #
 #   benches/e2e.sh                      # pure-Rust engine, 200 MB corpora, --threads 1 and default
 #   FEATURES="--features hyperscan" benches/e2e.sh                 # also the Hyperscan engine
@@ -81,7 +81,7 @@ measure() {
 
 row() {
   awk -v k="$1" -v p="$2" -v t="$3" -v b="$4" -v s="$5" -v c="$6" -v m="$7" -v u="${8:-}" \
-    'BEGIN { cpu = (u == "" || u + 0 <= 0) ? "-" : sprintf("%.0f", b / u / 1e6)
+    'BEGIN { cpu = (u == "" || u + 0 < 0.05) ? "-" : sprintf("%.0f", b / u / 1e6)
              printf "%-10s %-10s %7s %9.0f %7.2f %9s %9.1f\n", k, p, t, b / s / 1e6, c / s, cpu, m / 1024 }'
 }
 
