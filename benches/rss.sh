@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Peak RSS of the release binary while it streams GIB GiB of realistic log lines (a generated
-# 100 MB corpus, typical unless KIND says otherwise, repeated into the pipe, never written out
-# whole), then a few very long single lines. Prints bytes and lines in, lines out (must be equal),
+# Peak RSS of the release binary while it streams GIB GiB of log lines (a generated 100 MB
+# corpus, typical unless KIND says otherwise, or the real logs of ../shared/real-logs, repeated
+# into the pipe, never written out whole), then a few very long single lines. Prints bytes and lines in, lines out (must be equal),
 # wall time, MB/s and peak RSS, with PASS/FAIL against the 64 MiB bound of issue 8. Exits 1 if
 # any phase fails.
 #
@@ -9,7 +9,8 @@
 #   THREADS=1 GIB=1 benches/rss.sh                  # THREADS: --threads (0 = one per core)
 #   FEATURES="--features hyperscan" benches/rss.sh  # also the Hyperscan engine
 #   LONG_MB=300 LONG_LINES=3 benches/rss.sh         # the long-line phase (LONG_LINES=0: skip)
-#   KIND=worst benches/rss.sh                       # corpus kind: typical | clean | worst
+#   KIND=worst benches/rss.sh                       # corpus kind: typical | clean | worst | realistic
+#   KIND=real-logs benches/rss.sh                   # ../shared/real-logs concatenated (~22 MB), repeated
 #
 # Peak RSS comes from /usr/bin/time (the kernel's ru_maxrss of the logredact process) when it is
 # installed, else from polling VmHWM in /proc/<pid>/status every 0.1 s (a high-water mark, so it
@@ -28,8 +29,23 @@ cargo build --quiet --release $FEATURES --bin logredact --example gen-corpus
 bin=target/release/logredact
 dir=${TMPDIR:-/tmp}/logredact-rss
 mkdir -p "$dir"
-corpus="$dir/$KIND-100.log"
-[ -s "$corpus" ] || target/release/examples/gen-corpus "$KIND" 100 > "$corpus"
+if [ "$KIND" = real-logs ]; then
+  real_logs=../shared/real-logs
+  if [ ! -d "$real_logs" ]; then
+    echo "rss.sh: $real_logs not found (KIND=real-logs needs the shared real-world logs)" >&2
+    exit 2
+  fi
+  corpus="$dir/real-logs.log"
+  # Every log file, in a fixed order; the README, the expectations and the licences are not logs.
+  [ -s "$corpus" ] || find "$real_logs" -type f ! -path '*/LICENSES/*' ! -name README.md \
+    ! -name expected.jsonl -print0 | sort -z | xargs -0 cat > "$corpus"
+  # Whole lines only, so that lines in and out compare.
+  [ -z "$(tail -c 1 "$corpus")" ] || echo >> "$corpus"
+else
+  corpus="$dir/$KIND-100.log"
+  # gen-corpus prints the realistic corpus's statistics to stderr: keep them beside the corpus.
+  [ -s "$corpus" ] || target/release/examples/gen-corpus "$KIND" 100 > "$corpus" 2> "$corpus.stats"
+fi
 corpus_bytes=$(stat -c %s "$corpus")
 corpus_lines=$(wc -l < "$corpus")
 # Whole copies of the corpus, at least GIB GiB in all.
