@@ -1,7 +1,8 @@
 //! The shipper and Kubernetes examples under `examples/`, exercised where this machine can run
-//! them. rsyslog runs for real (the mmexternal example in a foreground `rsyslogd`). Fluent Bit,
-//! Fluentd, syslog-ng, Docker and a Kubernetes API server are not available here, so for those
-//! these tests run the part of each example that is ours — the exact command line (or
+//! them. rsyslog runs for real (the mmexternal example in a foreground `rsyslogd`); Fluent Bit
+//! and syslog-ng run for real in tests/fluent_bit.rs and tests/syslog_ng.rs. Fluentd, Docker and
+//! a Kubernetes API server are not available here, so for those (and as a daemon-free check of
+//! the Fluent Bit and syslog-ng ones) these tests run the part of each example that is ours — the exact command line (or
 //! container argv) the example gives logredact — for real, with the shipper's side replaced by a
 //! pipe we read, and check the example's settings that must agree with each other (Fluent Bit's
 //! `Buf_Size` against `--max-line-bytes`, ConfigMap mount against `-c`). Substitutions made to
@@ -56,10 +57,15 @@ fn fluent_bit_value<'a>(conf: &'a str, key: &str) -> &'a str {
 /// A shell pipeline from an example, made runnable here (see the module documentation).
 fn runnable(command: &str, log_glob: &str, log_file: &Path) -> String {
     assert!(command.contains(log_glob), "{command}");
-    assert!(command.contains("| logredact"), "{command}");
+    assert!(
+        command.contains("| logredact") || command.starts_with("logredact run "),
+        "{command}"
+    );
+    let rules = format!("--no-default-rules --rules {}", our_rules());
     command
         .replace(log_glob, log_file.to_str().unwrap())
         .replace("| logredact", &format!("| {}", our_logredact()))
+        .replace("logredact run ", &format!("{} run {rules} ", common::BIN))
         .replace("-n 0 ", "-n +1 ")
 }
 

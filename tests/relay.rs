@@ -2,6 +2,8 @@
 //! end with the real Fluent Bit (tail -> forward -> relay -> forward input -> file), including a
 //! kill -9 of the relay under load. Failure messages name fields and counts, never secrets.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
@@ -283,23 +285,7 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
 }
 
 fn fluent_bit() -> Option<PathBuf> {
-    let p = std::env::var_os("LOGREDACT_FLUENT_BIT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/tools/fluent-bit/fluent-bit"));
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("LOGREDACT_REQUIRE_FLUENT_BIT").as_deref() == Ok("1") {
-        panic!(
-            "LOGREDACT_REQUIRE_FLUENT_BIT=1 but no Fluent Bit at {}",
-            p.display()
-        );
-    }
-    eprintln!(
-        "skipped: no Fluent Bit at {} (set LOGREDACT_FLUENT_BIT)",
-        p.display()
-    );
-    None
+    common::fluent_bit("relay")
 }
 
 /// The example config with the test's paths, minus the kubernetes filter.
