@@ -385,15 +385,23 @@ fn rsyslog_mmexternal_example_redacts_through_a_real_rsyslogd() {
         .unwrap()
         .port();
     let example = example("rsyslog-mmexternal/rsyslog.conf");
-    let binary = "binary=\"/usr/local/bin/logredact --format rsyslog\"";
+    let binary = "binary=\"/usr/local/bin/logredact --format rsyslog --rsyslog-mark --cache-dir /var/cache/logredact\"";
     assert!(example.contains(binary));
     let conf = example
+        .replace(
+            binary,
+            &binary.replace("/usr/local/bin/logredact", &our_logredact()),
+        )
         .replace("/var/spool/rsyslog", work.to_str().unwrap())
         .replace("port=\"10514\"", &format!("port=\"{port}\""))
         .replace("/var/log/redacted.log", out_file.to_str().unwrap())
         .replace(
-            binary,
-            &binary.replace("/usr/local/bin/logredact", &our_logredact()),
+            "/var/log/logredact-dropped.log",
+            dir.path().join("dropped.log").to_str().unwrap(),
+        )
+        .replace(
+            "/var/cache/logredact",
+            dir.path().join("cache").to_str().unwrap(),
         );
     let conf_path = dir.path().join("rsyslog.conf");
     fs::write(&conf_path, conf).unwrap();
