@@ -360,9 +360,13 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         Some(Command::Filter { args, files }) => run_filter(&args, &files),
         Some(Command::Rules(cmd)) => run_rules(cmd),
         // ---- issue 7 ----
-        Some(Command::Run { args, command }) => run_wrapped(&args, &command),
+        Some(Command::Run { args, command }) => {
+            filter_only_options(&args, "run").and_then(|()| run_wrapped(&args, &command))
+        }
         Some(Command::Lint(args)) => run_lint(&args),
-        Some(Command::Relay { args, relay }) => crate::relay::run(&args, &relay),
+        Some(Command::Relay { args, relay }) => {
+            filter_only_options(&args, "relay").and_then(|()| crate::relay::run(&args, &relay))
+        }
         Some(Command::Completions { shell }) => print_completions(shell),
         Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
@@ -438,6 +442,16 @@ pub(crate) fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, 
         secret_keys: args.secret_keys.clone(),
     };
     Ok(Filter::with_format(Detector::new(rules, matcher), &options).with_redactor(redactor))
+}
+
+/// Refuses the options only the filter implements, rather than ignoring them silently.
+fn filter_only_options(args: &FilterArgs, command: &str) -> Result<(), Failure> {
+    if args.metrics_file.is_some() {
+        return Err(Failure::config(format!(
+            "{command}: --metrics-file is supported by the filter only"
+        )));
+    }
+    Ok(())
 }
 
 /// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
