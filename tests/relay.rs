@@ -561,15 +561,28 @@ fn malformed_or_oversized_input_closes_the_connection_not_the_relay() {
         );
     }
     assert!(UnixStream::connect(&sock).is_ok(), "relay stopped serving");
-    let _ = relay.0.kill();
+    // Read stderr as it comes and stop the relay once both reasons are there (or after 10 s):
+    // a loaded machine may log them after the connections were seen closed.
+    let mut stderr = relay.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
     let mut err = String::new();
-    relay
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let t = Instant::now();
+    while !(err.contains("malformed msgpack") && err.contains("byte cap"))
+        && t.elapsed() < Duration::from_secs(10)
+    {
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+            err.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    let _ = relay.0.kill();
     assert!(
         err.contains("malformed msgpack") && err.contains("byte cap"),
         "reasons logged"

@@ -159,9 +159,10 @@ pub fn fluent_bit(test: &str) -> Option<std::path::PathBuf> {
 /// The root of an unpacked `syslog-ng-core` (`dpkg -x` of it and its libraries, as `.ci/run`
 /// does): `$LOGREDACT_SYSLOG_NG`. Missing: SKIPPED, unless `LOGREDACT_REQUIRE_SYSLOG_NG=1`.
 pub fn syslog_ng_root(test: &str) -> Option<std::path::PathBuf> {
+    // Unset: look at a path that cannot exist, so the message names the variable to set.
     let root = std::env::var_os("LOGREDACT_SYSLOG_NG")
         .map(std::path::PathBuf::from)
-        .unwrap_or_default();
+        .unwrap_or_else(|| std::path::PathBuf::from("/$LOGREDACT_SYSLOG_NG-is-not-set"));
     daemon(
         test,
         "LOGREDACT_SYSLOG_NG",
