@@ -34,6 +34,7 @@ impl SyslogNg {
             "file(\"/var/log/redacted.log\"",
             "log-msg-size(1048576)",
             "flags(flow-control)",
+            "time-reopen(2)",
         ] {
             assert!(conf.contains(needle), "the example has {needle}");
         }
