@@ -18,13 +18,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::detect::Detector;
 use crate::engine::{self, EngineChoice};
 use crate::filter::Filter;
-use crate::format::rsyslog::{self, RsyslogInput};
+use crate::format::rsyslog::{self, ReplyMark, RsyslogInput};
 use crate::format::{Format, FormatOptions};
 use crate::redact::{HashKey, KeyFileAccess, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
 use crate::shutdown::Shutdown;
-use crate::stats::{Stats, StatsFormat};
+use crate::stats::{MetricsFile, Stats, StatsFormat};
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
 // Opening `filter` inputs (issue 14).
@@ -186,6 +186,23 @@ pub struct FilterArgs {
     /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
     #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
     pub rsyslog_input: RsyslogInput,
+    /// Directory for the Hyperscan engine's compiled-database cache (default
+    /// `$XDG_CACHE_HOME/logredact` or `~/.cache/logredact`; daemons such as rsyslog's mmexternal
+    /// give no environment). Must be ours, mode 0700, else the cache is not used.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Write the --stats counters in Prometheus text format to PATH (atomically, every
+    /// --metrics-interval seconds while lines flow, and at exit), for node_exporter's textfile
+    /// collector. Name it `*.prom` in the collector's directory.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Seconds between writes of --metrics-file.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub metrics_interval: u64,
+    /// With `--format rsyslog`: every reply also sets `$!lr` to "ok", so the rsyslog config can
+    /// quarantine messages that mmexternal passed on without our reply (when we were killed).
+    #[arg(long)]
+    pub rsyslog_mark: bool,
     // ---- issue 7: --long-lines ----
     /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
     /// at most N bytes after redaction, never inside a marker (split; N >= 128).
@@ -343,9 +360,13 @@ pub fn main_with(args: Vec<std::ffi::OsString>) -> ExitCode {
         Some(Command::Filter { args, files }) => run_filter(&args, &files),
         Some(Command::Rules(cmd)) => run_rules(cmd),
         // ---- issue 7 ----
-        Some(Command::Run { args, command }) => run_wrapped(&args, &command),
+        Some(Command::Run { args, command }) => {
+            filter_only_options(&args, "run").and_then(|()| run_wrapped(&args, &command))
+        }
         Some(Command::Lint(args)) => run_lint(&args),
-        Some(Command::Relay { args, relay }) => crate::relay::run(&args, &relay),
+        Some(Command::Relay { args, relay }) => {
+            filter_only_options(&args, "relay").and_then(|()| crate::relay::run(&args, &relay))
+        }
         Some(Command::Completions { shell }) => print_completions(shell),
         Some(Command::Man { out_dir }) => print_man_page(out_dir.as_deref()),
     };
@@ -412,12 +433,25 @@ fn load_rules_quietly(args: &RuleArgs) -> Result<RuleSet, Failure> {
 pub(crate) fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, Failure> {
     let redact = args.redact.config()?;
     let redactor = Redactor::configured(&rules, &redact).map_err(Failure::config)?;
+    if let Some(dir) = &args.cache_dir {
+        engine::set_cache_dir(dir.clone());
+    }
     let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
         format: args.format,
         secret_keys: args.secret_keys.clone(),
     };
     Ok(Filter::with_format(Detector::new(rules, matcher), &options).with_redactor(redactor))
+}
+
+/// Refuses the options only the filter implements, rather than ignoring them silently.
+fn filter_only_options(args: &FilterArgs, command: &str) -> Result<(), Failure> {
+    if args.metrics_file.is_some() {
+        return Err(Failure::config(format!(
+            "{command}: --metrics-file is supported by the filter only"
+        )));
+    }
+    Ok(())
 }
 
 /// rsyslog `mmexternal` mode. Nothing may reach stderr (it shares rsyslog's reply pipe): no
@@ -428,6 +462,11 @@ fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     let filter = load_rules_quietly(&args.rules)
         .and_then(|rules| build_filter(args, rules))
         .ok();
+    let mark = if args.rsyslog_mark {
+        ReplyMark::Processed
+    } else {
+        ReplyMark::Plain
+    };
     let stdout = io::stdout();
     let mut output = stdout.lock();
     let result = if files.is_empty() {
@@ -437,6 +476,7 @@ fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             filter.as_ref(),
             args.rsyslog_input,
             args.max_line_bytes,
+            mark,
         )
     } else {
         files.iter().try_for_each(|path| {
@@ -447,6 +487,7 @@ fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
                 filter.as_ref(),
                 args.rsyslog_input,
                 args.max_line_bytes,
+                mark,
             )
         })
     };
@@ -467,11 +508,20 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
     let filter = build_filter(args, load_rules(&args.rules)?)?;
     let options = stream_options(args)?;
     let stats_format = args.stats_format.unwrap_or_default();
-    let mut stats = Stats::new(filter.detector().rules().rules.len()).with_live_report(
-        stats_signal_flag()?,
-        filter.detector().rules(),
-        stats_format,
-    );
+    let mut stats = Stats::new(filter.detector().rules().rules.len())
+        .with_live_report(
+            stats_signal_flag()?,
+            filter.detector().rules(),
+            stats_format,
+        )
+        .with_metrics_file(args.metrics_file.as_deref().map(|path| {
+            MetricsFile::every(path, std::time::Duration::from_secs(args.metrics_interval))
+        }));
+    // A first write at start: a wrong path is a configuration error now, not a silent gap later.
+    stats.write_metrics().map_err(|e| Failure {
+        code: 2,
+        message: format!("cannot write the metrics file: {e}"),
+    })?;
     let shutdown = Shutdown::on_signals().map_err(|e| Failure {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
@@ -512,6 +562,9 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             "{}",
             stats.report_as(filter.detector().rules(), stats_format)
         );
+    }
+    if let Err(e) = stats.write_metrics() {
+        eprintln!("logredact: cannot write the metrics file: {e}");
     }
     match result {
         // Stopped by SIGTERM/SIGINT after flushing: report it as a shell would (128 + N).

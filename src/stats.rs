@@ -8,6 +8,12 @@
 //! that arrives while the filter is blocked in a read does not interrupt it (the handler is
 //! installed with `SA_RESTART`), so the report is printed when that read returns: at once under
 //! load, with the next line under trickle, at exit on an idle stream.
+//!
+//! Metrics file (`--metrics-file`): the same counters in Prometheus' text exposition format, for
+//! node_exporter's textfile collector (no listening port). A timer thread raises a flag every
+//! interval; the stream loop writes the file at its next read, like a live report, and the filter
+//! writes it once more at exit. Each write goes to a temporary file in the same directory that
+//! is then renamed over the target, so a reader never sees a half-written file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,6 +53,55 @@ struct LiveReport {
     requested: Arc<AtomicBool>,
     rule_ids: Arc<[String]>,
     format: StatsFormat,
+    metrics: Option<MetricsFile>,
+}
+
+/// Where and when the Prometheus metrics file is written.
+#[derive(Debug, Clone)]
+pub struct MetricsFile {
+    path: Arc<std::path::Path>,
+    /// Raised by the timer thread every interval; cleared when the file is written.
+    due: Arc<AtomicBool>,
+}
+
+impl MetricsFile {
+    /// A metrics file at `path`, due every `interval` (from a background timer thread).
+    pub fn every(path: &std::path::Path, interval: Duration) -> Self {
+        let due = Arc::new(AtomicBool::new(true));
+        let timer = Arc::clone(&due);
+        // The thread only stores a flag; it ends with the process.
+        std::thread::spawn(move || loop {
+            std::thread::sleep(interval);
+            timer.store(true, Ordering::Relaxed);
+        });
+        MetricsFile {
+            path: Arc::from(path),
+            due,
+        }
+    }
+
+    /// Writes `text` atomically: a temporary file in the same directory, then a rename.
+    fn write(&self, text: &str) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // A leading dot: node_exporter reads only `*.prom`, so it never reads the temporary.
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &self.path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
 }
 
 /// One report as JSON.
@@ -100,14 +155,50 @@ impl Stats {
             requested,
             rule_ids: finding_ids(rules).into_iter().map(str::to_owned).collect(),
             format,
+            metrics: None,
         });
         self
+    }
+
+    /// Also writes `metrics` while running (after [`Stats::with_live_report`]) and on
+    /// [`Stats::write_metrics`].
+    pub fn with_metrics_file(mut self, metrics: Option<MetricsFile>) -> Self {
+        if let Some(live) = self.live.as_mut() {
+            live.metrics = metrics;
+        }
+        self
+    }
+
+    /// Writes the metrics file now (at exit), if there is one. An error is returned for the
+    /// caller to report; counting goes on either way.
+    pub fn write_metrics(&self) -> std::io::Result<()> {
+        let Some(live) = &self.live else {
+            return Ok(());
+        };
+        let Some(metrics) = &live.metrics else {
+            return Ok(());
+        };
+        let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
+        metrics.write(&self.render_prometheus(&ids))
+    }
+
+    /// Writes the metrics file if the timer says it is due. A failed write is retried at the
+    /// next interval and reported at exit (stderr may be a shipper's input: no noise here).
+    fn metrics_if_due(&self) {
+        let Some(live) = &self.live else { return };
+        let Some(metrics) = &live.metrics else {
+            return;
+        };
+        if metrics.due.swap(false, Ordering::Relaxed) {
+            let _ = self.write_metrics();
+        }
     }
 
     /// Prints the running report to stderr if one was requested since the last call. Cheap
     /// enough (one atomic swap) to call once per read.
     pub fn report_if_requested(&self) {
         let Some(live) = &self.live else { return };
+        self.metrics_if_due();
         if !live.requested.swap(false, Ordering::Relaxed) {
             return;
         }
@@ -119,6 +210,15 @@ impl Stats {
     /// lack the `bytes` that the reader thread counted.
     pub fn report_if_requested_with_bytes(&self, bytes: u64) {
         let Some(live) = &self.live else { return };
+        let metrics_due = live
+            .metrics
+            .as_ref()
+            .is_some_and(|m| m.due.load(Ordering::Relaxed));
+        if metrics_due {
+            let mut view = self.clone();
+            view.bytes = bytes;
+            view.metrics_if_due();
+        }
         if !live.requested.swap(false, Ordering::Relaxed) {
             return;
         }
@@ -206,6 +306,60 @@ impl Stats {
         per_rule.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         for (n, id) in per_rule {
             let _ = writeln!(s, "logredact:   {n:>10}  {id}");
+        }
+        s
+    }
+
+    /// The counters in Prometheus' text exposition format (version 0.0.4). Every rule gets a
+    /// `logredact_findings_total` sample, also at 0, so rates work from the first scrape.
+    pub fn render_prometheus(&self, ids: &[&str]) -> String {
+        let mut s = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "logredact_lines_total",
+            "counter",
+            "Lines read.",
+            self.lines.to_string(),
+        );
+        metric(
+            "logredact_bytes_total",
+            "counter",
+            "Bytes read.",
+            self.bytes.to_string(),
+        );
+        metric(
+            "logredact_lines_changed_total",
+            "counter",
+            "Lines with at least one redaction.",
+            self.lines_changed.to_string(),
+        );
+        metric(
+            "logredact_running_seconds",
+            "gauge",
+            "Seconds since this logredact started.",
+            format!("{:.3}", self.elapsed().as_secs_f64()),
+        );
+        let _ = writeln!(
+            s,
+            "# HELP logredact_findings_total Secrets found, per rule.\n\
+             # TYPE logredact_findings_total counter"
+        );
+        for (n, id) in self.findings.iter().zip(ids) {
+            let mut label = String::with_capacity(id.len());
+            for c in id.chars() {
+                match c {
+                    '\\' => label.push_str("\\\\"),
+                    '"' => label.push_str("\\\""),
+                    '\n' => label.push_str("\\n"),
+                    c => label.push(c),
+                }
+            }
+            let _ = writeln!(s, "logredact_findings_total{{rule=\"{label}\"}} {n}");
         }
         s
     }

@@ -70,8 +70,22 @@ pub struct Entry {
     pub database: Vec<u8>,
 }
 
-/// The default cache directory: `$XDG_CACHE_HOME/logredact`, else `$HOME/.cache/logredact`.
+/// The directory given with `--cache-dir`, set once at start-up before any engine is built.
+static DIR_OVERRIDE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the cache directory for this process (`--cache-dir`); the first call wins. A relative
+/// path is made absolute against the current directory so a later `chdir` cannot move it.
+pub fn set_dir(dir: PathBuf) {
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let _ = DIR_OVERRIDE.set(dir);
+}
+
+/// The cache directory: the one given with `--cache-dir`, else `$XDG_CACHE_HOME/logredact`,
+/// else `$HOME/.cache/logredact`.
 pub fn default_dir() -> Option<PathBuf> {
+    if let Some(dir) = DIR_OVERRIDE.get() {
+        return Some(dir.clone());
+    }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

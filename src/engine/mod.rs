@@ -24,6 +24,17 @@ mod keyword;
 pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
 pub use keyword::KeywordMatcher;
 
+/// `--cache-dir`: where the Hyperscan engine caches compiled databases, instead of
+/// `$XDG_CACHE_HOME/logredact` or `~/.cache/logredact` (daemons such as rsyslog's mmexternal run
+/// us with an empty environment). The directory gets the same trust checks. Ignored without the
+/// `hyperscan` feature.
+pub fn set_cache_dir(dir: std::path::PathBuf) {
+    #[cfg(feature = "hyperscan")]
+    hs_cache::set_dir(dir);
+    #[cfg(not(feature = "hyperscan"))]
+    let _ = dir;
+}
+
 /// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
 /// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
 pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;

@@ -1,6 +1,9 @@
 //! rsyslog `mmexternal` protocol (`--format rsyslog`): each input line is one message (the MSG
 //! property with `interface.input="msg"`, or a JSON object with `"fulljson"`); each gets exactly
 //! one reply line, in order, flushed at once: `{"msg":"<redacted>"}` when it changed, `{}` when not.
+//! With [`ReplyMark::Processed`] (`--rsyslog-mark`) every reply also sets the message variable
+//! `$!lr` to `"ok"`, so the rsyslog config can quarantine any message that went through
+//! mmexternal without a reply of ours (mmexternal passes those on unchanged when we die).
 //!
 //! Owns: the request/reply loop. Must never: write to stderr (rsyslog reads it from the same pipe,
 //! so one stray line would shift every later reply), skip or reorder a reply, or let a message
@@ -16,6 +19,32 @@ use crate::format::json;
 /// Replacement for a message that could not be processed (too long, unparseable, internal error).
 pub const UNPROCESSABLE_REPLY: &[u8] = b"{\"msg\":\"[REDACTED:unprocessable-message]\"}\n";
 const UNCHANGED_REPLY: &[u8] = b"{}\n";
+
+/// Whether replies carry the processed mark `"$!":{"lr":"ok"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMark {
+    /// `{"msg":...}` / `{}` only.
+    #[default]
+    Plain,
+    /// Every reply, also `{}` and the unprocessable one, sets `$!lr` to `"ok"`.
+    Processed,
+}
+
+/// The variable a marked reply sets (`$!lr`), as JSON members to add to the reply object.
+const MARK_MEMBER: &[u8] = b"\"$!\":{\"lr\":\"ok\"}";
+
+/// Adds the mark to a finished reply line (`{...}\n`).
+fn add_mark(reply: &mut Vec<u8>, mark: ReplyMark) {
+    if mark == ReplyMark::Plain || !reply.ends_with(b"}\n") {
+        return;
+    }
+    reply.truncate(reply.len() - 2);
+    if reply.len() > 1 {
+        reply.push(b',');
+    }
+    reply.extend_from_slice(MARK_MEMBER);
+    reply.extend_from_slice(b"}\n");
+}
 
 /// What rsyslog sends per message (`interface.input`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -36,6 +65,7 @@ pub fn serve(
     filter: Option<&Filter>,
     kind: RsyslogInput,
     max_message_bytes: usize,
+    mark: ReplyMark,
 ) -> io::Result<()> {
     let mut scratch = filter.map(Filter::scratch);
     let mut message = Vec::new();
@@ -71,6 +101,7 @@ pub fn serve(
             reply.clear();
             reply.extend_from_slice(UNPROCESSABLE_REPLY);
         }
+        add_mark(&mut reply, mark);
         output.write_all(&reply)?;
         output.flush()?;
     }
@@ -151,6 +182,28 @@ fn read_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mark_is_added_to_every_kind_of_reply() {
+        for (plain, marked) in [
+            (&b"{}\n"[..], &b"{\"$!\":{\"lr\":\"ok\"}}\n"[..]),
+            (
+                b"{\"msg\":\"a\"}\n",
+                b"{\"msg\":\"a\",\"$!\":{\"lr\":\"ok\"}}\n",
+            ),
+            (
+                UNPROCESSABLE_REPLY,
+                b"{\"msg\":\"[REDACTED:unprocessable-message]\",\"$!\":{\"lr\":\"ok\"}}\n",
+            ),
+        ] {
+            let mut r = plain.to_vec();
+            add_mark(&mut r, ReplyMark::Plain);
+            assert_eq!(r, plain);
+            add_mark(&mut r, ReplyMark::Processed);
+            assert_eq!(r, marked);
+            assert!(serde_json::from_slice::<serde_json::Value>(&r).is_ok());
+        }
+    }
 
     #[test]
     fn bounded_reader_frames_lines() {

@@ -137,3 +137,130 @@ pub fn rsyslogd_available(test: &str) -> bool {
     eprintln!("SKIPPED {test}: {RSYSLOGD} not installed (`apt-get install rsyslog`)");
     false
 }
+
+/// Where the real-Fluent-Bit tests find `fluent-bit`: `$LOGREDACT_FLUENT_BIT`, else the prebuilt
+/// 5.1.1 beside the repository (`../shared/tools/fluent-bit/fluent-bit`). Missing: the test says
+/// SKIPPED and passes, unless `LOGREDACT_REQUIRE_FLUENT_BIT=1` (set by `.ci/run`), which fails it.
+pub fn fluent_bit(test: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("LOGREDACT_FLUENT_BIT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/tools/fluent-bit/fluent-bit")
+        });
+    daemon(
+        test,
+        "LOGREDACT_FLUENT_BIT",
+        "LOGREDACT_REQUIRE_FLUENT_BIT",
+        path,
+    )
+}
+
+/// The root of an unpacked `syslog-ng-core` (`dpkg -x` of it and its libraries, as `.ci/run`
+/// does): `$LOGREDACT_SYSLOG_NG`. Missing: SKIPPED, unless `LOGREDACT_REQUIRE_SYSLOG_NG=1`.
+pub fn syslog_ng_root(test: &str) -> Option<std::path::PathBuf> {
+    // Unset: look at a path that cannot exist, so the message names the variable to set.
+    let root = std::env::var_os("LOGREDACT_SYSLOG_NG")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/$LOGREDACT_SYSLOG_NG-is-not-set"));
+    daemon(
+        test,
+        "LOGREDACT_SYSLOG_NG",
+        "LOGREDACT_REQUIRE_SYSLOG_NG",
+        root.join("usr/sbin/syslog-ng"),
+    )
+    .map(|_| root)
+}
+
+fn daemon(
+    test: &str,
+    var: &str,
+    require: &str,
+    p: std::path::PathBuf,
+) -> Option<std::path::PathBuf> {
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var(require).as_deref() != Ok("1"),
+        "{require}=1 but {} is missing (set {var})",
+        p.display()
+    );
+    eprintln!("SKIPPED {test}: {} not found (set {var})", p.display());
+    None
+}
+
+/// Runs `cmd` with stdout and stderr captured; kills it after `limit` (then `timed_out` is
+/// true). Daemon tests use it so a hang fails the test instead of stalling CI.
+pub struct Bounded {
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+}
+
+pub fn run_bounded(cmd: &mut Command, limit: std::time::Duration) -> Bounded {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the command under test");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().ok();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    Bounded {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+        timed_out,
+    }
+}
+
+/// The direct children of process `pid`, from /proc (for kill tests that must hit one process
+/// of a daemon's pipeline by its id).
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
