@@ -16,7 +16,7 @@ use memchr::{memchr, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, Matcher};
-use crate::finding::MarkerGrammar;
+use crate::finding::{is_stand_in, MarkerGrammar};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
@@ -360,7 +360,8 @@ impl Detector {
             }
         }
         if let Some(name) = &rule.validate {
-            if !validate::check(name, secret) {
+            // Fail closed: only a weak shape's validator vetoes (see `validate::vetoes`).
+            if validate::vetoes(name) && !validate::check(name, secret) {
                 return false;
             }
         }
@@ -466,18 +467,71 @@ fn secret_span(rule: &Rule, locs: &CaptureLocations, whole: Range<usize>) -> Opt
     (!span.is_empty()).then_some(span)
 }
 
-/// Obvious stand-ins that are not secrets: documentation values and our own markers.
+/// Obvious stand-ins that are not secrets, judged on the value **as a whole** (L7): a value that
+/// merely contains `example`, `xxxx` or `${` is a secret (`exampleQw3rtyU1op`, `Summer${2024`).
+/// Stand-ins: one repeated character; what frameworks log instead of a value
+/// ([`is_stand_in`]: `[FILTERED]`, `<hidden>`, `${VAR}`, `REPLACE_ME`, our markers, ...);
+/// documentation words (`example`, `changeme`, ...); AWS's documentation keys (`…EXAMPLE`,
+/// `…EXAMPLEKEY`); a vendor prefix followed only by filler (`tvly-xxxxxxxx`, `ghp_aaaa…`,
+/// `xoxb-0000000000-xxxxxxxx`); and masked values (`sk-****abcd`: a run of `*` with at most 8
+/// other characters).
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let Some(&first) = secret.first() else {
         return true;
     };
-    if secret.iter().all(|&b| b == first) {
+    if secret.iter().all(|&b| b == first) || is_stand_in(secret) {
         return true;
     }
-    const NEEDLES: &[&[u8]] = &[b"example", b"redacted", b"${", b"{{", b"****", b"xxxx"];
-    NEEDLES
-        .iter()
-        .any(|n| contains_ignore_ascii_case(secret, n))
+    const WHOLE: &[&[u8]] = &[
+        b"example",
+        b"examples",
+        b"sample",
+        b"dummy",
+        b"placeholder",
+        b"changeme",
+        b"change_me",
+        b"changeit",
+        b"redacted",
+        b"filtered",
+        b"sensitive",
+        b"secure",
+        b"notset",
+        b"not_set",
+        b"xxxx",
+    ];
+    if WHOLE.iter().any(|w| secret.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    if secret.ends_with(b"EXAMPLE") || secret.ends_with(b"EXAMPLEKEY") {
+        return true;
+    }
+    let stars = secret.iter().filter(|&&b| b == b'*').count();
+    if secret.windows(4).any(|w| w == b"****") && secret.len() - stars <= 8 {
+        return true;
+    }
+    prefix_and_filler(secret)
+}
+
+/// `tvly-xxxxxxxx`, `ghp_aaaaaaaa…`, `xoxb-0000000000-0000000000000-xxxxxxxx`: split at `-`, `_`
+/// and `.`, the segments that are one character repeated (4 or more) add up to at least 8
+/// characters, and every other segment is a short word (a vendor prefix: at most 6 characters,
+/// at least one letter), of which there is at least one.
+fn prefix_and_filler(secret: &[u8]) -> bool {
+    let (mut filler, mut prefix) = (0, 0);
+    for seg in secret.split(|&b| matches!(b, b'-' | b'_' | b'.')) {
+        let Some(&c) = seg.first() else {
+            continue;
+        };
+        if seg.len() >= 4 && seg.iter().all(|&b| b == c) {
+            filler += seg.len();
+        } else if seg.len() > 6 || !seg.iter().any(u8::is_ascii_alphabetic) {
+            // Not a vendor prefix (a word): `00-aaaa…` is a value, not a prefix and filler.
+            return false;
+        } else {
+            prefix += 1;
+        }
+    }
+    filler >= 8 && prefix > 0
 }
 
 fn contains_ignore_ascii_case(hay: &[u8], lower_needle: &[u8]) -> bool {
@@ -569,7 +623,9 @@ mod tests {
             "password=${DB_PASSWORD}",
             "password=aaaaaaaa",
             "password=********",
-            "password=EXAMPLEpw1",
+            "password=EXAMPLE",
+            "password=tvly-xxxxxxxxxxxx",
+            "password=sk-****abcd",
             "password=[REDACTED:pw]",
             "password=[REDACTED:pw]tail",
             "password={{.Values.pw}}",
@@ -577,6 +633,26 @@ mod tests {
             assert!(
                 spans(&d, line.as_bytes()).is_empty(),
                 "vetoed line number {}",
+                line.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_that_merely_contains_a_placeholder_word_is_a_secret() {
+        // L7: only whole-value stand-ins are vetoed.
+        let d = detector(PW);
+        for line in [
+            "password=EXAMPLEpw1",
+            "password=Qw3rxxxxty",
+            "password=pre${x",
+            "password=ab****cdefghijk",
+            "password=00-aaaaaaaaaaaaaa",
+        ] {
+            assert_eq!(
+                spans(&d, line.as_bytes()).len(),
+                1,
+                "line length {}",
                 line.len()
             );
         }
