@@ -35,6 +35,18 @@ pub const SECRET_KEY_NAMES: &[&str] = &[
     "x_api_key",
 ];
 
+/// Keys that end like a name but count something: `"full_hash_pass": 15` (Suricata) is a pass
+/// over a hash table, not a password.
+const NOT_SECRET_SUFFIXES: &[&str] = &[
+    "hash_pass",
+    "first_pass",
+    "second_pass",
+    "last_pass",
+    "single_pass",
+    "multi_pass",
+    "num_pass",
+];
+
 /// Names matched as a plain suffix too (long enough not to hit ordinary words).
 const SUFFIX_ONLY: &[&str] = &["password", "passwd", "secret", "apikey", "passphrase"];
 
@@ -111,6 +123,12 @@ impl SecretKeys {
             *slot = normalise_byte(b);
         }
         let key = &buf[..key.len()];
+        if NOT_SECRET_SUFFIXES
+            .iter()
+            .any(|s| key.ends_with(s.as_bytes()))
+        {
+            return false;
+        }
         // Numbered and plural forms (`api_key1`, `client_secret_2`, `passwords`) name the same.
         // A plural only when it is the plural of a name itself or of a long name (`max_tokens`
         // is a count, `db_passwords` are passwords).
@@ -194,6 +212,7 @@ mod tests {
             "passing",
             "keyboard",
             "compass",
+            "full_hash_pass",
         ] {
             assert!(!k.is_secret(no.as_bytes()), "{no}");
         }
