@@ -268,6 +268,8 @@ impl Detector {
         let bound_searches =
             line.len() > WHOLE_LINE_LIMIT && rule.max_match_len >= MAX_MATCH_LEN_CAP;
         let mut pos = window.start - line.start;
+        // The last run of token bytes a secret was extended over (see `extend_cut_secret`).
+        let mut run = 0..0;
         while pos <= hay.len() {
             let search_end = if bound_searches {
                 match bounded_search_end(regex, hay, pos, rule.max_match_len) {
@@ -305,6 +307,7 @@ impl Detector {
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
+                extend_cut_secret(&text[..window.end], &mut finding, &mut run);
                 found.push(finding);
                 self.confirm_list_items(index, text, &line, window.end, finding.end, found);
             }
@@ -399,6 +402,41 @@ fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> 
     }
     let earliest_end = regex.shortest_match_at(hay, pos)?;
     Some(earliest_end.saturating_add(longest + 1).min(hay.len()))
+}
+
+/// Secrets at least this long that are followed by more token bytes were cut by the rule's
+/// bounded length (`{8,512}`), not ended by a delimiter.
+const CUT_SECRET_LEN: usize = 64;
+
+/// Whether `b` may continue a token (base64, base64url, hex, and the like).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-')
+}
+
+/// Fail closed: a secret is replaced whole. A long secret (64+ bytes) that ends in a token byte
+/// and is followed by more token bytes ran past the rule's bounded length (`session_token=` + a
+/// 600-character STS token), so it is extended to the end of that run; otherwise the tail would
+/// leak after the marker. `run` remembers the last run scanned, so many matches inside one long
+/// run cost one scan (linear, not quadratic).
+fn extend_cut_secret(hay: &[u8], f: &mut RuleMatch, run: &mut Range<usize>) {
+    let len = f.end - f.start;
+    let cut = len >= CUT_SECRET_LEN
+        && is_token_byte(hay[f.end - 1])
+        && hay.get(f.end).copied().is_some_and(is_token_byte);
+    if !cut {
+        return;
+    }
+    if run.contains(&f.end) {
+        f.end = run.end;
+    } else {
+        let tail = hay[f.end..]
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(hay.len() - f.end);
+        *run = f.end..f.end + tail;
+        f.end = run.end;
+    }
+    f.match_end = f.match_end.max(f.end);
 }
 
 /// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
@@ -656,6 +694,19 @@ mod tests {
                 line.len()
             );
         }
+    }
+
+    #[test]
+    fn a_value_past_the_bounded_length_is_redacted_to_its_end() {
+        let d = detector(
+            "[[rules]]\nid='t'\nregex='''token=([A-Za-z0-9]{8,100})'''\nkeywords=['token']\n",
+        );
+        // The rule allows 8..=100 characters: a token run of 300 is a cut secret, extended.
+        let line = format!("x token={} y", "q2Xl3kL9vJ".repeat(30));
+        assert_eq!(spans(&d, line.as_bytes()), vec![(8, 308)]);
+        // Extended only over token bytes; a value ended by a delimiter stays as it is.
+        let line = format!("token={};next=1", "q2Xl3kL9vJ".repeat(5));
+        assert_eq!(spans(&d, line.as_bytes()), vec![(6, 56)]);
     }
 
     #[test]

@@ -33,6 +33,31 @@ pub const SECRET_KEY_NAMES: &[&str] = &[
     "passphrase",
     "session_token",
     "x_api_key",
+    // Common non-English names (L13): German, Spanish, French, Portuguese, Dutch, Polish,
+    // Russian, Finnish, Swedish, Danish, Hungarian, Czech, Turkish, Chinese, Japanese, Korean.
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "mot_de_passe",
+    "motdepasse",
+    "senha",
+    "wachtwoord",
+    "hasło",
+    "haslo",
+    "пароль",
+    "salasana",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "jelszó",
+    "jelszo",
+    "heslo",
+    "şifre",
+    "sifre",
+    "密码",
+    "パスワード",
+    "비밀번호",
 ];
 
 /// Keys that end like a name but count something: `"full_hash_pass": 15` (Suricata) is a pass
@@ -174,8 +199,12 @@ fn normalise_byte(b: u8) -> u8 {
     }
 }
 
+/// Normalises a name as [`SecretKeys::is_secret`] normalises keys: ASCII bytes only, so a
+/// non-ASCII name (`contraseña`, `пароль`) keeps its UTF-8 bytes and matches the same key bytes
+/// (mapping each byte to a `char` would turn it into Latin-1 mojibake that never matches).
 fn normalise(key: &[u8]) -> String {
-    key.iter().map(|&b| normalise_byte(b) as char).collect()
+    let bytes: Vec<u8> = key.iter().map(|&b| normalise_byte(b)).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -216,6 +245,22 @@ mod tests {
         ] {
             assert!(!k.is_secret(no.as_bytes()), "{no}");
         }
+    }
+
+    #[test]
+    fn non_ascii_names_match_built_in_and_user_given() {
+        let k = SecretKeys::new(&["Clé_Secrète".to_string()]);
+        for yes in [
+            "contraseña",
+            "passwort",
+            "db_passwort",
+            "пароль",
+            "mot-de-passe",
+            "clé_secrète",
+        ] {
+            assert!(k.is_secret(yes.as_bytes()), "{yes}");
+        }
+        assert!(!k.is_secret("contrasenas_policy".as_bytes()));
     }
 
     #[test]
