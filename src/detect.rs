@@ -405,15 +405,16 @@ fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> 
 }
 
 /// Secrets at least this long that are followed by more token bytes were cut by the rule's
-/// bounded length (`{8,512}`), not ended by a delimiter.
-const CUT_SECRET_LEN: usize = 64;
+/// bounded length (`{8,512}`), not ended by a delimiter. Rules with shorter bounds end their
+/// values at a boundary (`\b`, a delimiter class) instead.
+const CUT_SECRET_LEN: usize = 128;
 
 /// Whether `b` may continue a token (base64, base64url, hex, and the like).
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-')
 }
 
-/// Fail closed: a secret is replaced whole. A long secret (64+ bytes) that ends in a token byte
+/// Fail closed: a secret is replaced whole. A long secret (128+ bytes) that ends in a token byte
 /// and is followed by more token bytes ran past the rule's bounded length (`session_token=` + a
 /// 600-character STS token), so it is extended to the end of that run; otherwise the tail would
 /// leak after the marker. `run` remembers the last run scanned, so many matches inside one long
@@ -551,7 +552,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 }
 
 /// `tvly-xxxxxxxx`, `ghp_aaaaaaaa…`, `xoxb-0000000000-0000000000000-xxxxxxxx`: split at `-`, `_`
-/// and `.`, the segments that are one character repeated (4 or more) add up to at least 8
+/// and `.`, the segments that are one letter or symbol repeated (4 or more; a repeated digit
+/// counts for neither side) add up to at least 8
 /// characters, and every other segment is a short word (a vendor prefix: at most 6 characters,
 /// at least one letter), of which there is at least one.
 fn prefix_and_filler(secret: &[u8]) -> bool {
@@ -560,6 +562,10 @@ fn prefix_and_filler(secret: &[u8]) -> bool {
         let Some(&c) = seg.first() else {
             continue;
         };
+        if seg.iter().all(|&b| b == c) && c.is_ascii_digit() {
+            // `0000000000`: neither prefix nor filler (`tok_0000000000000000` is a value).
+            continue;
+        }
         if seg.len() >= 4 && seg.iter().all(|&b| b == c) {
             filler += seg.len();
         } else if seg.len() > 6 || !seg.iter().any(u8::is_ascii_alphabetic) {
@@ -686,6 +692,7 @@ mod tests {
             "password=pre${x",
             "password=ab****cdefghijk",
             "password=00-aaaaaaaaaaaaaa",
+            "password=tok_0000000000000000",
         ] {
             assert_eq!(
                 spans(&d, line.as_bytes()).len(),
@@ -699,9 +706,9 @@ mod tests {
     #[test]
     fn a_value_past_the_bounded_length_is_redacted_to_its_end() {
         let d = detector(
-            "[[rules]]\nid='t'\nregex='''token=([A-Za-z0-9]{8,100})'''\nkeywords=['token']\n",
+            "[[rules]]\nid='t'\nregex='''token=([A-Za-z0-9]{8,200})'''\nkeywords=['token']\n",
         );
-        // The rule allows 8..=100 characters: a token run of 300 is a cut secret, extended.
+        // The rule allows 8..=200 characters: a token run of 300 is a cut secret, extended.
         let line = format!("x token={} y", "q2Xl3kL9vJ".repeat(30));
         assert_eq!(spans(&d, line.as_bytes()), vec![(8, 308)]);
         // Extended only over token bytes; a value ended by a delimiter stays as it is.
