@@ -421,9 +421,13 @@ fn is_token_byte(b: u8) -> bool {
 /// run cost one scan (linear, not quadratic).
 fn extend_cut_secret(hay: &[u8], f: &mut RuleMatch, run: &mut Range<usize>) {
     let len = f.end - f.start;
+    // The value goes on: an alphanumeric next, or one separator (`+/_-=`) followed by one, so
+    // an armour line (`…-----END`) after a key body is not taken for more of it.
+    let goes_on = |at: usize| hay.get(at).is_some_and(u8::is_ascii_alphanumeric);
     let cut = len >= CUT_SECRET_LEN
         && is_token_byte(hay[f.end - 1])
-        && hay.get(f.end).copied().is_some_and(is_token_byte);
+        && (goes_on(f.end)
+            || (hay.get(f.end).copied().is_some_and(is_token_byte) && goes_on(f.end + 1)));
     if !cut {
         return;
     }
