@@ -16,7 +16,7 @@ use memchr::{memchr, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, Matcher};
-use crate::finding::MarkerGrammar;
+use crate::finding::{is_stand_in, MarkerGrammar};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 use crate::validate;
 
@@ -268,6 +268,8 @@ impl Detector {
         let bound_searches =
             line.len() > WHOLE_LINE_LIMIT && rule.max_match_len >= MAX_MATCH_LEN_CAP;
         let mut pos = window.start - line.start;
+        // The last run of token bytes a secret was extended over (see `extend_cut_secret`).
+        let mut run = 0..0;
         while pos <= hay.len() {
             let search_end = if bound_searches {
                 match bounded_search_end(regex, hay, pos, rule.max_match_len) {
@@ -305,6 +307,7 @@ impl Detector {
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
+                extend_cut_secret(&text[..window.end], &mut finding, &mut run);
                 found.push(finding);
                 self.confirm_list_items(index, text, &line, window.end, finding.end, found);
             }
@@ -360,7 +363,8 @@ impl Detector {
             }
         }
         if let Some(name) = &rule.validate {
-            if !validate::check(name, secret) {
+            // Fail closed: only a weak shape's validator vetoes (see `validate::vetoes`).
+            if validate::vetoes(name) && !validate::check(name, secret) {
                 return false;
             }
         }
@@ -398,6 +402,46 @@ fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> 
     }
     let earliest_end = regex.shortest_match_at(hay, pos)?;
     Some(earliest_end.saturating_add(longest + 1).min(hay.len()))
+}
+
+/// Secrets at least this long that are followed by more token bytes were cut by the rule's
+/// bounded length (`{8,512}`), not ended by a delimiter. Rules with shorter bounds end their
+/// values at a boundary (`\b`, a delimiter class) instead.
+const CUT_SECRET_LEN: usize = 128;
+
+/// Whether `b` may continue a token (base64, base64url, hex, and the like).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-')
+}
+
+/// Fail closed: a secret is replaced whole. A long secret (128+ bytes) that ends in a token byte
+/// and is followed by more token bytes ran past the rule's bounded length (`session_token=` + a
+/// 600-character STS token), so it is extended to the end of that run; otherwise the tail would
+/// leak after the marker. `run` remembers the last run scanned, so many matches inside one long
+/// run cost one scan (linear, not quadratic).
+fn extend_cut_secret(hay: &[u8], f: &mut RuleMatch, run: &mut Range<usize>) {
+    let len = f.end - f.start;
+    // The value goes on: an alphanumeric next, or one separator (`+/_-=`) followed by one, so
+    // an armour line (`…-----END`) after a key body is not taken for more of it.
+    let goes_on = |at: usize| hay.get(at).is_some_and(u8::is_ascii_alphanumeric);
+    let cut = len >= CUT_SECRET_LEN
+        && is_token_byte(hay[f.end - 1])
+        && (goes_on(f.end)
+            || (hay.get(f.end).copied().is_some_and(is_token_byte) && goes_on(f.end + 1)));
+    if !cut {
+        return;
+    }
+    if run.contains(&f.end) {
+        f.end = run.end;
+    } else {
+        let tail = hay[f.end..]
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(hay.len() - f.end);
+        *run = f.end..f.end + tail;
+        f.end = run.end;
+    }
+    f.match_end = f.match_end.max(f.end);
 }
 
 /// Keeps our own markers out of findings, so output is never redacted twice: a match that starts
@@ -466,18 +510,76 @@ fn secret_span(rule: &Rule, locs: &CaptureLocations, whole: Range<usize>) -> Opt
     (!span.is_empty()).then_some(span)
 }
 
-/// Obvious stand-ins that are not secrets: documentation values and our own markers.
+/// Obvious stand-ins that are not secrets, judged on the value **as a whole** (L7): a value that
+/// merely contains `example`, `xxxx` or `${` is a secret (`exampleQw3rtyU1op`, `Summer${2024`).
+/// Stand-ins: one repeated character; what frameworks log instead of a value
+/// ([`is_stand_in`]: `[FILTERED]`, `<hidden>`, `${VAR}`, `REPLACE_ME`, our markers, ...);
+/// documentation words (`example`, `changeme`, ...); AWS's documentation keys (`…EXAMPLE`,
+/// `…EXAMPLEKEY`); a vendor prefix followed only by filler (`tvly-xxxxxxxx`, `ghp_aaaa…`,
+/// `xoxb-0000000000-xxxxxxxx`); and masked values (`sk-****abcd`: a run of `*` with at most 8
+/// other characters).
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let Some(&first) = secret.first() else {
         return true;
     };
-    if secret.iter().all(|&b| b == first) {
+    if secret.iter().all(|&b| b == first) || is_stand_in(secret) {
         return true;
     }
-    const NEEDLES: &[&[u8]] = &[b"example", b"redacted", b"${", b"{{", b"****", b"xxxx"];
-    NEEDLES
-        .iter()
-        .any(|n| contains_ignore_ascii_case(secret, n))
+    const WHOLE: &[&[u8]] = &[
+        b"example",
+        b"examples",
+        b"sample",
+        b"dummy",
+        b"placeholder",
+        b"changeme",
+        b"change_me",
+        b"changeit",
+        b"redacted",
+        b"filtered",
+        b"sensitive",
+        b"secure",
+        b"notset",
+        b"not_set",
+        b"xxxx",
+    ];
+    if WHOLE.iter().any(|w| secret.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    if secret.ends_with(b"EXAMPLE") || secret.ends_with(b"EXAMPLEKEY") {
+        return true;
+    }
+    let stars = secret.iter().filter(|&&b| b == b'*').count();
+    if secret.windows(4).any(|w| w == b"****") && secret.len() - stars <= 8 {
+        return true;
+    }
+    prefix_and_filler(secret)
+}
+
+/// `tvly-xxxxxxxx`, `ghp_aaaaaaaa…`, `xoxb-0000000000-0000000000000-xxxxxxxx`: split at `-`, `_`
+/// and `.`, the segments that are one letter or symbol repeated (4 or more; a repeated digit
+/// counts for neither side) add up to at least 8
+/// characters, and every other segment is a short word (a vendor prefix: at most 6 characters,
+/// at least one letter), of which there is at least one.
+fn prefix_and_filler(secret: &[u8]) -> bool {
+    let (mut filler, mut prefix) = (0, 0);
+    for seg in secret.split(|&b| matches!(b, b'-' | b'_' | b'.')) {
+        let Some(&c) = seg.first() else {
+            continue;
+        };
+        if seg.iter().all(|&b| b == c) && c.is_ascii_digit() {
+            // `0000000000`: neither prefix nor filler (`tok_0000000000000000` is a value).
+            continue;
+        }
+        if seg.len() >= 4 && seg.iter().all(|&b| b == c) {
+            filler += seg.len();
+        } else if seg.len() > 6 || !seg.iter().any(u8::is_ascii_alphabetic) {
+            // Not a vendor prefix (a word): `00-aaaa…` is a value, not a prefix and filler.
+            return false;
+        } else {
+            prefix += 1;
+        }
+    }
+    filler >= 8 && prefix > 0
 }
 
 fn contains_ignore_ascii_case(hay: &[u8], lower_needle: &[u8]) -> bool {
@@ -569,7 +671,9 @@ mod tests {
             "password=${DB_PASSWORD}",
             "password=aaaaaaaa",
             "password=********",
-            "password=EXAMPLEpw1",
+            "password=EXAMPLE",
+            "password=tvly-xxxxxxxxxxxx",
+            "password=sk-****abcd",
             "password=[REDACTED:pw]",
             "password=[REDACTED:pw]tail",
             "password={{.Values.pw}}",
@@ -580,6 +684,40 @@ mod tests {
                 line.len()
             );
         }
+    }
+
+    #[test]
+    fn a_value_that_merely_contains_a_placeholder_word_is_a_secret() {
+        // L7: only whole-value stand-ins are vetoed.
+        let d = detector(PW);
+        for line in [
+            "password=EXAMPLEpw1",
+            "password=Qw3rxxxxty",
+            "password=pre${x",
+            "password=ab****cdefghijk",
+            "password=00-aaaaaaaaaaaaaa",
+            "password=tok_0000000000000000",
+        ] {
+            assert_eq!(
+                spans(&d, line.as_bytes()).len(),
+                1,
+                "line length {}",
+                line.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_past_the_bounded_length_is_redacted_to_its_end() {
+        let d = detector(
+            "[[rules]]\nid='t'\nregex='''token=([A-Za-z0-9]{8,200})'''\nkeywords=['token']\n",
+        );
+        // The rule allows 8..=200 characters: a token run of 300 is a cut secret, extended.
+        let line = format!("x token={} y", "q2Xl3kL9vJ".repeat(30));
+        assert_eq!(spans(&d, line.as_bytes()), vec![(8, 308)]);
+        // Extended only over token bytes; a value ended by a delimiter stays as it is.
+        let line = format!("token={};next=1", "q2Xl3kL9vJ".repeat(5));
+        assert_eq!(spans(&d, line.as_bytes()), vec![(6, 56)]);
     }
 
     #[test]

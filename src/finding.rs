@@ -136,58 +136,84 @@ pub fn sort_and_merge(findings: &mut Vec<Finding>) {
 /// `****`), or our own marker. Only whole values: `exampleQw3rtyU1op` is a password.
 pub fn is_placeholder_value(value: &[u8]) -> bool {
     let v = value.trim_ascii();
-    let Some(&first) = v.first() else {
+    if is_stand_in(v) {
         return true;
-    };
-    let last = v[v.len() - 1];
-    let inner = |open: usize, close: usize| -> &[u8] { &v[open..v.len() - close] };
-    let is_name = |text: &[u8]| {
-        !text.is_empty()
-            && text
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
-    };
-    let bracketed = match (first, last) {
-        (b'<', b'>') | (b'[', b']') | (b'(', b')') => v.len() >= 3 && is_name(inner(1, 1)),
-        (b'$', b')') if v.starts_with(b"$(") => is_name(inner(2, 1)),
-        (b'$', b'}') if v.starts_with(b"${") => v.len() <= 80,
-        (b'{', b'}') if v.starts_with(b"{{") => v.len() <= 120,
-        (b'%', b'%') => v.len() >= 3 && is_name(inner(1, 1)),
-        _ => false,
-    };
-    let html = v.len() > 8
-        && v[..4].eq_ignore_ascii_case(b"&lt;")
-        && v[v.len() - 4..].eq_ignore_ascii_case(b"&gt;")
-        && is_name(inner(4, 4));
+    }
     // `$DB_PASSWORD`, `$user$suffix`: shell or template variables, not their values.
-    let variables = first == b'$'
+    let variables = v.first() == Some(&b'$')
         && v.split(|&b| b == b'$').skip(1).all(|name| {
             name.first()
                 .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
                 && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
         });
+    let windows_variable = v.len() >= 3
+        && v.first() == Some(&b'%')
+        && v.last() == Some(&b'%')
+        && is_name(&v[1..v.len() - 1]);
+    let upper = v.to_ascii_uppercase();
+    let words = [&b"SECRET"[..], b"PASSWORD", b"NULL", b"NONE", b"UNDEFINED"];
+    variables || windows_variable || words.iter().any(|w| upper == *w)
+}
+
+fn is_name(text: &[u8]) -> bool {
+    !text.is_empty()
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
+}
+
+/// Letters and word separators only, at most 40: the inside of `<hidden>` or `[FILTERED]`.
+fn is_words(text: &[u8]) -> bool {
+    !text.is_empty()
+        && text.len() <= 40
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.' | b' '))
+}
+
+/// The narrower test every rule's finding goes through (`detect`): what software writes *in place
+/// of* a value, as the whole value — `[FILTERED]`, `(sensitive)`, `<hidden>`, `<TOKEN>`,
+/// `&lt;TOKEN&gt;`, `$(DB_PASSWORD)`, `${VAR}`, `{{ .Values.pw }}`, `REPLACE_ME`,
+/// `YOUR_API_KEY_HERE`, `[secure]`, one repeated character, our own marker. Unlike
+/// [`is_placeholder_value`] it keeps bare variables and the words `secret`/`password`, which the
+/// rules judge with their own allowlists (a `-p PASSWORD` argument may well be the password).
+pub fn is_stand_in(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    let last = v[v.len() - 1];
+    let inner = |open: usize, close: usize| -> &[u8] { &v[open..v.len() - close] };
+    let bracketed = match (first, last) {
+        // Words only: `[Qw3rtyU1op]` may be a password in brackets, `[FILTERED]` is not.
+        (b'<', b'>') | (b'[', b']') | (b'(', b')') => v.len() >= 3 && is_words(inner(1, 1)),
+        (b'$', b')') if v.starts_with(b"$(") => is_name(inner(2, 1)),
+        (b'$', b'}') if v.starts_with(b"${") => v.len() <= 80,
+        (b'{', b'}') if v.starts_with(b"{{") => v.len() <= 120,
+        _ => false,
+    };
+    let html = v.len() > 8
+        && v[..4].eq_ignore_ascii_case(b"&lt;")
+        && v[v.len() - 4..].eq_ignore_ascii_case(b"&gt;")
+        && is_words(inner(4, 4));
     let all_same = v.iter().all(|&b| b == first);
     let upper = v.to_ascii_uppercase();
     let words = [
         &b"REPLACE_ME"[..],
+        b"REPLACEME",
         b"CHANGEME",
         b"CHANGE_ME",
         b"REDACTED",
+        b"__REDACTED__",
         b"FILTERED",
         b"MASKED",
         b"HIDDEN",
-        b"SECRET",
-        b"PASSWORD",
-        b"NULL",
-        b"NONE",
-        b"UNDEFINED",
     ];
     let shouted_stand_in = (upper.starts_with(b"YOUR_") || upper.starts_with(b"YOUR-"))
         && is_name(v)
         && (upper.ends_with(b"_HERE") || upper.ends_with(b"-HERE"));
     bracketed
         || html
-        || variables
         || all_same
         || shouted_stand_in
         || words.iter().any(|w| upper == *w)

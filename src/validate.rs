@@ -15,6 +15,12 @@
 //!   or `A3T` + one character), then 16 base32 characters (`A-Z2-7`).
 //! - `basic-auth`: the credential of an HTTP `Basic` header base64-decodes to printable
 //!   `user:password` with a non-empty password.
+//!
+//! Fail closed: a validator may veto a finding only where the rule's shape alone is weak (bare
+//! base64 after `Basic`, see [`vetoes`]). A shape as specific as a vendor prefix plus its alphabet
+//! and length (`ghp_` + 36 base62, `npm_…`, `AKIA…`, `eyJ….eyJ….…`) is redacted even when its
+//! check fails: a mistyped, truncated or test-fixture token is still a secret to a redactor. For
+//! those rules the check only raises confidence ([`check`] says whether it passed).
 
 /// Names of every validator a rule may ask for in its `validate` field.
 pub const NAMES: &[&str] = &[
@@ -25,13 +31,21 @@ pub const NAMES: &[&str] = &[
     "basic-auth",
 ];
 
+/// Whether a failed check of validator `name` drops the finding. Only validators of weak shapes
+/// veto; the others (checksums, JWT structure, AWS key-id prefixes) guard shapes specific enough
+/// to redact on their own, so a failure there lowers confidence, never removes the redaction.
+pub fn vetoes(name: &str) -> bool {
+    matches!(name, "basic-auth")
+}
+
 /// Whether `name` is a known validator (rule loading rejects unknown names).
 pub fn is_known(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
-/// Runs validator `name` on `secret`; `true` keeps the finding, `false` drops it.
-/// An unknown name keeps the finding (loading has already rejected unknown names).
+/// Runs validator `name` on `secret`: whether the secret has the structure its format promises.
+/// A failure drops the finding only when [`vetoes`] says so. An unknown name passes (loading has
+/// already rejected unknown names).
 pub fn check(name: &str, secret: &[u8]) -> bool {
     match name {
         "github-checksum" => {
@@ -210,6 +224,14 @@ mod tests {
         }
         assert!(!is_known("nope"));
         assert!(check("nope", b"anything"));
+    }
+
+    #[test]
+    fn only_weak_shapes_veto() {
+        assert!(vetoes("basic-auth"));
+        for n in ["github-checksum", "npm-checksum", "jwt", "aws-key-id"] {
+            assert!(!vetoes(n), "{n}");
+        }
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! the corpus is absent.
 //!
 //! - Positives of rules in Nosey Parker's default ruleset: a hit when logredact changes the text.
-//!   Target ≥ 95 %.
+//!   Target ≥ 97 % (issue 15).
 //! - Negatives: how many logredact changes at all, leaving out texts that are also a positive of
-//!   another rule (Nosey Parker's negatives are per rule). Target ≤ 5 %. The negatives we redact on
+//!   another rule (Nosey Parker's negatives are per rule). Target ≤ 3 % (issue 15). The negatives we redact on
 //!   purpose (real-looking secrets the peer rule misses) are listed in `DELIBERATE`.
 //!
 //! Run with `cargo test --test corpus -- --nocapture` to see the per-family table.
@@ -31,6 +31,29 @@ const DELIBERATE: &[&str] = &[
     "outlook.office.com/webhook/",
     "export AWS_SECRET_ACCESS_KEY=ded7",
     "backend_pass",
+    // A 64-character OAuth client secret assigned to AUTH0_CLIENT_SECRET: a negative of the peer's
+    // client-id rule only; the secret beside it is real-shaped.
+    "export AUTH0_CLIENT_SECRET=\"wsxY2",
+    // A password literal in source (`password = 'open_sesame'`); the peer rule wants more context.
+    // The unquoted and quoted forms are both redacted (tests/detection.rs).
+    "password = 'open_sesame'",
+    // Gitalk `clientSecret`: a GitHub OAuth app client secret is 40 hex; the peer rule misses the
+    // quoting. A client secret is a credential.
+    "'ca6819a5",
+    "\"clientSecret\": \"d151c7",
+    // A New Relic license key (40 characters ending `NRAL`) under `license_key:`: the peer lists it
+    // as a negative of its other New Relic rule; it is a live-format ingest key.
+    "license_key: 033f2f",
+    // `password=secret` in a connection URL: the peer's own positives redact `user:secret@host`
+    // (np.postgres.1); the same password as a query parameter is the same credential.
+    "&user=user&password=secret",
+    // `$` inside a literal is part of the password (ADVERSARIAL L7): unquoted config values and
+    // single-quoted strings do not interpolate. `"$super$ecret"` (all variables) stays a negative.
+    "password = super$ecret",
+    "password = 'super$ecret'",
+    // A hard-coded default password in C source (`server->password = \"busybox@\"`): a trailing `@`
+    // is part of the password (L7).
+    "password = \"busybox@\"",
 ];
 
 struct Example {
@@ -198,13 +221,13 @@ fn recall_and_false_positives_on_the_noseyparker_examples() {
     println!("missed positives (rule ids): {missed:?}");
     println!("changed negatives (rule ids): {false_positives:?}");
     assert!(
-        recall >= 0.95,
-        "recall {:.1} % is below 95 %",
+        recall >= 0.97,
+        "recall {:.1} % is below 97 %",
         recall * 100.0
     );
     assert!(
-        fp_rate <= 0.05,
-        "{:.1} % of negatives changed, above 5 %",
+        fp_rate <= 0.03,
+        "{:.1} % of negatives changed, above 3 %",
         fp_rate * 100.0
     );
 }

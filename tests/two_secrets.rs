@@ -21,7 +21,7 @@ const SEPARATOR: &str = " ; ";
 const LINE_ANCHORED: &[(&str, &[usize], &str)] = &[
     (
         "gradle-credentials-password",
-        &[0, 2],
+        &[0, 2, 3],
         "the Gradle DSL statement `password '…'` is matched at line start only (`^\\s{0,16}`): \
          anywhere else the bare word is prose, not a credential",
     ),

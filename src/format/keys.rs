@@ -33,6 +33,43 @@ pub const SECRET_KEY_NAMES: &[&str] = &[
     "passphrase",
     "session_token",
     "x_api_key",
+    // Common non-English names (L13): German, Spanish, French, Portuguese, Dutch, Polish,
+    // Russian, Finnish, Swedish, Danish, Hungarian, Czech, Turkish, Chinese, Japanese, Korean.
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "mot_de_passe",
+    "motdepasse",
+    "senha",
+    "wachtwoord",
+    "hasło",
+    "haslo",
+    "пароль",
+    "salasana",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "jelszó",
+    "jelszo",
+    "heslo",
+    "şifre",
+    "sifre",
+    "密码",
+    "パスワード",
+    "비밀번호",
+];
+
+/// Keys that end like a name but count something: `"full_hash_pass": 15` (Suricata) is a pass
+/// over a hash table, not a password.
+const NOT_SECRET_SUFFIXES: &[&str] = &[
+    "hash_pass",
+    "first_pass",
+    "second_pass",
+    "last_pass",
+    "single_pass",
+    "multi_pass",
+    "num_pass",
 ];
 
 /// Names matched as a plain suffix too (long enough not to hit ordinary words).
@@ -111,6 +148,12 @@ impl SecretKeys {
             *slot = normalise_byte(b);
         }
         let key = &buf[..key.len()];
+        if NOT_SECRET_SUFFIXES
+            .iter()
+            .any(|s| key.ends_with(s.as_bytes()))
+        {
+            return false;
+        }
         // Numbered and plural forms (`api_key1`, `client_secret_2`, `passwords`) name the same.
         // A plural only when it is the plural of a name itself or of a long name (`max_tokens`
         // is a count, `db_passwords` are passwords).
@@ -156,8 +199,12 @@ fn normalise_byte(b: u8) -> u8 {
     }
 }
 
+/// Normalises a name as [`SecretKeys::is_secret`] normalises keys: ASCII bytes only, so a
+/// non-ASCII name (`contraseña`, `пароль`) keeps its UTF-8 bytes and matches the same key bytes
+/// (mapping each byte to a `char` would turn it into Latin-1 mojibake that never matches).
 fn normalise(key: &[u8]) -> String {
-    key.iter().map(|&b| normalise_byte(b) as char).collect()
+    let bytes: Vec<u8> = key.iter().map(|&b| normalise_byte(b)).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -194,9 +241,26 @@ mod tests {
             "passing",
             "keyboard",
             "compass",
+            "full_hash_pass",
         ] {
             assert!(!k.is_secret(no.as_bytes()), "{no}");
         }
+    }
+
+    #[test]
+    fn non_ascii_names_match_built_in_and_user_given() {
+        let k = SecretKeys::new(&["Clé_Secrète".to_string()]);
+        for yes in [
+            "contraseña",
+            "passwort",
+            "db_passwort",
+            "пароль",
+            "mot-de-passe",
+            "clé_secrète",
+        ] {
+            assert!(k.is_secret(yes.as_bytes()), "{yes}");
+        }
+        assert!(!k.is_secret("contrasenas_policy".as_bytes()));
     }
 
     #[test]
