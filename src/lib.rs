@@ -12,11 +12,12 @@
 //! commands.
 
 pub use logredact_core::{
-    detect, engine, filter, finding, format, redact, rules, scan, scrub, selftest, shutdown,
-    stats, stream, validate,
+    detect, engine, filter, finding, format, redact, rules, scan, scrub, selftest, stats, stream,
+    validate,
 };
 
 pub mod cli;
 pub mod lint;
 pub mod relay;
 pub mod run;
+pub mod shutdown;

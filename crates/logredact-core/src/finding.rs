@@ -215,7 +215,7 @@ pub fn is_marker_safe(b: u8) -> bool {
 }
 
 /// How a secret is replaced; `--mode` for all rules, `redact = "…"` in a rule file for one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// `[REDACTED:<rule-id>]`.

@@ -1,5 +1,6 @@
 //! logredact-core: the library under the `logredact` CLI.
 
+pub mod choices;
 pub mod detect;
 pub mod engine;
 pub mod filter;

@@ -1,8 +1,8 @@
 //! Termination signals for the filter: SIGTERM and SIGINT end the stream after the batch in hand
 //! is written and flushed, so no line that was read is lost.
 //!
-//! Owns: the signal registrations and the two flags they drive. Must never: do work in a signal
-//! handler (all handling is flag stores, done by `signal-hook`).
+//! Owns: the two flags that signal handlers drive (the handlers are installed by the CLI). Must
+//! never: install signal handlers (a library leaves signals to its host program).
 //!
 //! While the stream waits in `read` with every complete line it has read written and flushed, it
 //! is *idle*: a signal then takes its default action at once, so the process ends with 128+N as
@@ -14,12 +14,8 @@
 //! The window between `read` returning and the idle flag being cleared is a few instructions
 //! long; a signal landing exactly there loses that read.
 
-use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::flag;
 
 /// Flags shared between the signal handlers and the stream loop.
 #[derive(Debug, Default, Clone)]
@@ -35,15 +31,11 @@ impl Shutdown {
         Shutdown::default()
     }
 
-    /// Registers SIGTERM and SIGINT.
-    pub fn on_signals() -> io::Result<Self> {
-        let s = Shutdown::default();
-        for sig in [SIGTERM, SIGINT] {
-            // Order matters: the conditional default runs first and only while idle.
-            flag::register_conditional_default(sig, Arc::clone(&s.idle))?;
-            flag::register_usize(sig, Arc::clone(&s.requested), sig as usize)?;
-        }
-        Ok(s)
+    /// The two flags, for whoever installs the signal handlers (the CLI's `shutdown` module):
+    /// `requested` is set to the number of the signal that asks to stop, `idle` says whether that
+    /// signal may take its default action at once. The core installs no handlers itself.
+    pub fn flags(&self) -> (Arc<AtomicUsize>, Arc<AtomicBool>) {
+        (Arc::clone(&self.requested), Arc::clone(&self.idle))
     }
 
     /// Whether a termination signal arrived.

@@ -19,7 +19,7 @@ use crate::finding::FindingKind;
 use crate::rules::RuleSet;
 
 /// How reports are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatsFormat {
     /// Lines for people: totals, then findings per rule.
     #[default]
@@ -41,12 +41,25 @@ pub struct Stats {
     live: Option<LiveReport>,
 }
 
+/// Where reports requested while running go (the CLI writes them to stderr; the core prints
+/// nothing itself).
+pub type ReportSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// What a report requested while running (by `SIGUSR1`) needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct LiveReport {
     requested: Arc<AtomicBool>,
     rule_ids: Arc<[String]>,
     format: StatsFormat,
+    sink: ReportSink,
+}
+
+impl std::fmt::Debug for LiveReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveReport")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One report as JSON.
@@ -88,23 +101,25 @@ impl Stats {
         }
     }
 
-    /// Prints a report to stderr whenever `requested` is raised (by a signal handler), in
+    /// Hands a report to `sink` whenever `requested` is raised (by a signal handler), in
     /// `format`, naming rules by `rules`' ids.
     pub fn with_live_report(
         mut self,
         requested: Arc<AtomicBool>,
         rules: &RuleSet,
         format: StatsFormat,
+        sink: ReportSink,
     ) -> Self {
         self.live = Some(LiveReport {
             requested,
             rule_ids: finding_ids(rules).into_iter().map(str::to_owned).collect(),
             format,
+            sink,
         });
         self
     }
 
-    /// Prints the running report to stderr if one was requested since the last call. Cheap
+    /// Hands the running report to the sink if one was requested since the last call. Cheap
     /// enough (one atomic swap) to call once per read.
     pub fn report_if_requested(&self) {
         let Some(live) = &self.live else { return };
@@ -112,7 +127,7 @@ impl Stats {
             return;
         }
         let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
-        eprint!("{}", self.render(&ids, live.format, false));
+        (live.sink)(&self.render(&ids, live.format, false));
     }
 
     /// Like [`Stats::report_if_requested`], for the writer thread of a parallel run, whose counts
@@ -125,7 +140,7 @@ impl Stats {
         let mut view = self.clone();
         view.bytes = bytes;
         let ids: Vec<&str> = live.rule_ids.iter().map(String::as_str).collect();
-        eprint!("{}", view.render(&ids, live.format, false));
+        (live.sink)(&view.render(&ids, live.format, false));
     }
 
     /// Zeroed counts for another thread of the same run: same rules, start time and SIGUSR1 report.
@@ -267,11 +282,22 @@ mod tests {
     #[test]
     fn live_report_only_when_requested() {
         let flag = Arc::new(AtomicBool::new(false));
-        let s = Stats::new(2).with_live_report(flag.clone(), &rules(), StatsFormat::Json);
+        let reports = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&reports);
+        let s = Stats::new(2).with_live_report(
+            flag.clone(),
+            &rules(),
+            StatsFormat::Json,
+            Arc::new(move |r: &str| sink.lock().unwrap().push(r.to_owned())),
+        );
         s.report_if_requested();
         assert!(!flag.load(Ordering::Relaxed));
+        assert!(reports.lock().unwrap().is_empty());
         flag.store(true, Ordering::Relaxed);
         s.report_if_requested();
         assert!(!flag.load(Ordering::Relaxed), "request consumed");
+        let reports = reports.lock().unwrap();
+        assert_eq!(reports.len(), 1);
+        assert!(reports[0].contains("\"final\":false"));
     }
 }

@@ -37,7 +37,7 @@ use memchr::{memchr, memchr2, memrchr};
 use super::hs_build::{self, Plan};
 use super::hs_cache;
 use super::hs_compat;
-use super::{Candidate, KeywordMatcher, Matcher};
+use super::{Candidate, EngineWarning, KeywordMatcher, Matcher};
 use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -138,14 +138,21 @@ impl HyperscanMatcher {
     /// Hyperscan must not or cannot run fall back to the keyword path; an error means no database
     /// could be built at all.
     pub fn new(rules: &RuleSet, options: &HyperscanOptions) -> Result<Self, String> {
+        Self::new_reporting(rules, options, &mut |_| {})
+    }
+
+    /// [`HyperscanMatcher::new`], handing a rejected cache ([`EngineWarning::CacheRejected`]) to
+    /// `warn`.
+    pub fn new_reporting(
+        rules: &RuleSet,
+        options: &HyperscanOptions,
+        warn: &mut dyn FnMut(EngineWarning),
+    ) -> Result<Self, String> {
         let matcher = Self::build(rules, options, CacheUse::Load)?;
         // Whoever runs as us (the child of `logredact run`) can forge a cache file that passes
         // every file check: a loaded database is only used once it finds every rule's examples.
         if matcher.source == DatabaseSource::Cache && !matcher.finds_every_example(rules) {
-            eprintln!(
-                "logredact: warning: the cached Hyperscan database does not find every rule's \
-                 examples (damaged or tampered with); compiling it again"
-            );
+            warn(EngineWarning::CacheRejected);
             return Self::build(rules, options, CacheUse::Replace);
         }
         Ok(matcher)

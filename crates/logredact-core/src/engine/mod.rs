@@ -105,7 +105,7 @@ impl Matcher for OneRule {
 }
 
 /// Which engine the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EngineChoice {
     /// Hyperscan when compiled in, else the pure-Rust engine.
     #[default]
@@ -128,16 +128,50 @@ pub fn compiled_in() -> Vec<EngineChoice> {
     engines
 }
 
+/// Something the engine did other than what was asked, which the caller may want to tell its
+/// user (the core prints nothing: see [`build_reporting`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineWarning {
+    /// `auto`: no Hyperscan database could be built (the reason), so the pure-Rust engine runs.
+    HyperscanUnavailable(String),
+    /// The cached Hyperscan database did not find every rule's examples (damaged or tampered
+    /// with), so it was compiled again.
+    CacheRejected,
+}
+
+impl std::fmt::Display for EngineWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineWarning::HyperscanUnavailable(why) => {
+                write!(f, "{why}; using the pure-Rust engine")
+            }
+            EngineWarning::CacheRejected => f.write_str(
+                "the cached Hyperscan database does not find every rule's examples (damaged or \
+                 tampered with); compiling it again",
+            ),
+        }
+    }
+}
+
 /// Builds the matcher for `rules`. `Auto` prefers Hyperscan when it is compiled in and falls back
-/// to the pure-Rust engine, with a warning on stderr, if no Hyperscan database can be built.
+/// to the pure-Rust engine if no Hyperscan database can be built; [`build_reporting`] says so.
 pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
+    build_reporting(rules, choice, &mut |_| {})
+}
+
+/// [`build`], handing every [`EngineWarning`] to `warn` (the CLI prints them to stderr).
+pub fn build_reporting(
+    rules: &RuleSet,
+    choice: EngineChoice,
+    warn: &mut dyn FnMut(EngineWarning),
+) -> Result<Box<dyn Matcher>, String> {
     match choice {
         EngineChoice::Regex => Ok(Box::new(KeywordMatcher::new(rules)?)),
-        EngineChoice::Hyperscan => build_hyperscan(rules),
-        EngineChoice::Auto if HYPERSCAN_COMPILED_IN => match build_hyperscan(rules) {
+        EngineChoice::Hyperscan => build_hyperscan(rules, warn),
+        EngineChoice::Auto if HYPERSCAN_COMPILED_IN => match build_hyperscan(rules, warn) {
             Ok(matcher) => Ok(matcher),
             Err(why) => {
-                eprintln!("logredact: warning: {why}; using the pure-Rust engine");
+                warn(EngineWarning::HyperscanUnavailable(why));
                 Ok(Box::new(KeywordMatcher::new(rules)?))
             }
         },
@@ -146,13 +180,19 @@ pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, 
 }
 
 #[cfg(feature = "hyperscan")]
-fn build_hyperscan(rules: &RuleSet) -> Result<Box<dyn Matcher>, String> {
-    let matcher = HyperscanMatcher::new(rules, &HyperscanOptions::from_env())?;
+fn build_hyperscan(
+    rules: &RuleSet,
+    warn: &mut dyn FnMut(EngineWarning),
+) -> Result<Box<dyn Matcher>, String> {
+    let matcher = HyperscanMatcher::new_reporting(rules, &HyperscanOptions::from_env(), warn)?;
     Ok(Box::new(matcher))
 }
 
 #[cfg(not(feature = "hyperscan"))]
-fn build_hyperscan(_rules: &RuleSet) -> Result<Box<dyn Matcher>, String> {
+fn build_hyperscan(
+    _rules: &RuleSet,
+    _warn: &mut dyn FnMut(EngineWarning),
+) -> Result<Box<dyn Matcher>, String> {
     Err("this logredact was built without the Hyperscan engine; rebuild with `--features hyperscan` or use --engine regex".into())
 }
 

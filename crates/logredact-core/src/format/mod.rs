@@ -18,7 +18,7 @@ pub mod tokens;
 pub const DOCKER_ENVELOPE_KEYS: &[&str] = &["time", "stream"];
 
 /// What the input lines are (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Decide per line: JSON (object or array), CRI record, or text.
     #[default]

@@ -18,7 +18,7 @@ pub const UNPROCESSABLE_REPLY: &[u8] = b"{\"msg\":\"[REDACTED:unprocessable-mess
 const UNCHANGED_REPLY: &[u8] = b"{}\n";
 
 /// What rsyslog sends per message (`interface.input`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RsyslogInput {
     /// The MSG property as one line.
     #[default]

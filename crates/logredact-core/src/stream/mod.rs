@@ -44,7 +44,7 @@ pub struct StreamOptions {
 }
 
 /// `--long-lines`: how an over-long line leaves the filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LongLines {
     /// One output line, redacted in overlapping windows.
     #[default]
