@@ -287,10 +287,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn config(message: impl Into<String>) -> Self {
+    fn config(message: impl std::fmt::Display) -> Self {
         Failure {
             code: 2,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

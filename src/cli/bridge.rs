@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use logredact_core::choices::{Choice, UnknownChoice};
-use logredact_core::engine::{self, EngineChoice, EngineWarning, Matcher};
+use logredact_core::engine::{self, EngineChoice, EngineError, EngineWarning, Matcher};
 use logredact_core::rules::RuleSet;
 
 /// A clap value parser for `T`: its names as possible values (shown in `--help`, completions and
@@ -27,7 +27,10 @@ where
 }
 
 /// [`engine::build`], with its warnings (an engine fallback, a rejected cache) on stderr.
-pub fn build_engine(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
+pub fn build_engine(
+    rules: &RuleSet,
+    choice: EngineChoice,
+) -> Result<Box<dyn Matcher>, EngineError> {
     engine::build_reporting(rules, choice, &mut print_engine_warning)
 }
 

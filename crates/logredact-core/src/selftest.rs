@@ -5,7 +5,7 @@
 //! failure message — failures name the rule, the kind and the example's index only.
 
 use crate::detect::Detector;
-use crate::engine::{self, EngineChoice, Matcher, OneRule};
+use crate::engine::{self, EngineChoice, EngineError, Matcher, OneRule};
 use crate::rules::RuleSet;
 
 /// One example that did not behave as its rule says.
@@ -45,7 +45,7 @@ pub struct SelfTestReport {
 }
 
 /// Tests every rule of `rules` in isolation on engine `choice`.
-pub fn run(rules: &RuleSet, choice: EngineChoice) -> Result<SelfTestReport, String> {
+pub fn run(rules: &RuleSet, choice: EngineChoice) -> Result<SelfTestReport, EngineError> {
     let mut report = SelfTestReport::default();
     let whole: std::sync::Arc<dyn Matcher> = engine::build(rules, choice)?.into();
     for (index, rule) in rules.rules.iter().enumerate() {

@@ -15,6 +15,7 @@ use ::hyperscan::{
 use super::hs_cache::{CacheKey, Entry};
 use super::hs_compat;
 use super::hyperscan::HyperscanOptions;
+use super::EngineError;
 use crate::rules::RuleSet;
 
 /// Per rule: whether Hyperscan runs it, and whether as its keywords rather than its regex.
@@ -81,7 +82,7 @@ pub fn compile(
     rules: &RuleSet,
     options: &HyperscanOptions,
     flags: PatternFlags,
-) -> Result<(Option<BlockDatabase>, Plan), String> {
+) -> Result<(Option<BlockDatabase>, Plan), EngineError> {
     let mut plan = Plan {
         in_database: vec![false; rules.rules.len()],
         keyword_mode: vec![false; rules.rules.len()],
@@ -101,7 +102,7 @@ pub fn compile(
         let pattern = Pattern {
             id: Some(i),
             ..Pattern::with_flags(expression.as_ref(), flags)
-                .map_err(|e| format!("Hyperscan pattern: {e}"))?
+                .map_err(|_| EngineError::HyperscanPattern(rule.id.clone()))?
         };
         // Parse-only check first: cheap, and catches most rejections without a full compile.
         if matches!(pattern.info(), Ok(info) if info.min_width() > 0) {
@@ -126,14 +127,9 @@ pub fn compile(
                     let (rule, _) = patterns.remove(index);
                     plan.keyword_mode[rule as usize] = false;
                 }
-                _ => {
-                    return Err(format!(
-                        "cannot build the Hyperscan database: {}",
-                        e.message()
-                    ))
-                }
+                _ => return Err(EngineError::HyperscanDatabase(e.message().to_owned())),
             },
-            Err(e) => return Err(format!("cannot build the Hyperscan database: {e}")),
+            Err(e) => return Err(EngineError::HyperscanDatabase(e.to_string())),
         }
     }
 }

@@ -37,7 +37,7 @@ use memchr::{memchr, memchr2, memrchr};
 use super::hs_build::{self, Plan};
 use super::hs_cache;
 use super::hs_compat;
-use super::{Candidate, EngineWarning, KeywordMatcher, Matcher};
+use super::{Candidate, EngineError, EngineWarning, KeywordMatcher, Matcher};
 use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -137,7 +137,7 @@ impl HyperscanMatcher {
     /// Builds the engine for `rules`: loads the database from the cache or compiles it. Rules
     /// Hyperscan must not or cannot run fall back to the keyword path; an error means no database
     /// could be built at all.
-    pub fn new(rules: &RuleSet, options: &HyperscanOptions) -> Result<Self, String> {
+    pub fn new(rules: &RuleSet, options: &HyperscanOptions) -> Result<Self, EngineError> {
         Self::new_reporting(rules, options, &mut |_| {})
     }
 
@@ -147,7 +147,7 @@ impl HyperscanMatcher {
         rules: &RuleSet,
         options: &HyperscanOptions,
         warn: &mut dyn FnMut(EngineWarning),
-    ) -> Result<Self, String> {
+    ) -> Result<Self, EngineError> {
         let matcher = Self::build(rules, options, CacheUse::Load)?;
         // Whoever runs as us (the child of `logredact run`) can forge a cache file that passes
         // every file check: a loaded database is only used once it finds every rule's examples.
@@ -171,7 +171,11 @@ impl HyperscanMatcher {
         })
     }
 
-    fn build(rules: &RuleSet, options: &HyperscanOptions, cache: CacheUse) -> Result<Self, String> {
+    fn build(
+        rules: &RuleSet,
+        options: &HyperscanOptions,
+        cache: CacheUse,
+    ) -> Result<Self, EngineError> {
         let mut flags = PatternFlags::MULTILINE;
         if options.som_leftmost {
             flags |= PatternFlags::SOM_LEFTMOST;
@@ -260,7 +264,7 @@ impl HyperscanMatcher {
         if let Some(scratch) = matcher.take_scratch() {
             matcher.put_back(scratch);
         } else if matcher.database.is_some() {
-            return Err("cannot allocate Hyperscan scratch space".into());
+            return Err(EngineError::HyperscanScratch);
         }
         Ok(matcher)
     }

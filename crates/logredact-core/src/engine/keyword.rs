@@ -9,7 +9,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
-use super::{Candidate, Matcher};
+use super::{Candidate, EngineError, Matcher};
 use crate::rules::RuleSet;
 
 /// A rule to report when a keyword is hit, and where in the keyword its own keyword starts.
@@ -27,13 +27,16 @@ pub struct KeywordMatcher {
 }
 
 impl KeywordMatcher {
-    pub fn new(rules: &RuleSet) -> Result<Self, String> {
+    pub fn new(rules: &RuleSet) -> Result<Self, EngineError> {
         Self::for_rules(rules, |_| true)
     }
 
     /// A prefilter for the rules of `rules` that `include` selects (by index); candidates keep
     /// their index in `rules`. The Hyperscan engine uses it for the rules Hyperscan rejects.
-    pub fn for_rules(rules: &RuleSet, include: impl Fn(usize) -> bool) -> Result<Self, String> {
+    pub fn for_rules(
+        rules: &RuleSet,
+        include: impl Fn(usize) -> bool,
+    ) -> Result<Self, EngineError> {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
@@ -75,7 +78,7 @@ impl KeywordMatcher {
                     .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&keywords)
-                    .map_err(|e| format!("cannot build keyword automaton: {e}"))?,
+                    .map_err(|e| EngineError::KeywordAutomaton(e.to_string()))?,
             )
         };
         Ok(KeywordMatcher { automaton, implied })

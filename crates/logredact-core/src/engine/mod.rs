@@ -133,7 +133,7 @@ pub fn compiled_in() -> Vec<EngineChoice> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineWarning {
     /// `auto`: no Hyperscan database could be built (the reason), so the pure-Rust engine runs.
-    HyperscanUnavailable(String),
+    HyperscanUnavailable(EngineError),
     /// The cached Hyperscan database did not find every rule's examples (damaged or tampered
     /// with), so it was compiled again.
     CacheRejected,
@@ -153,9 +153,48 @@ impl std::fmt::Display for EngineWarning {
     }
 }
 
+/// Why no engine could be built. Messages name rules by id and never quote a pattern or input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The keyword automaton could not be built (the automaton library's reason).
+    KeywordAutomaton(String),
+    /// `--engine hyperscan` in a build without the `hyperscan` cargo feature.
+    HyperscanNotCompiledIn,
+    /// Hyperscan refused a rule's expression (rule id).
+    HyperscanPattern(String),
+    /// Hyperscan could not build its database (Hyperscan's reason).
+    HyperscanDatabase(String),
+    /// Hyperscan could not allocate its scratch space.
+    HyperscanScratch,
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::KeywordAutomaton(why) => {
+                write!(f, "cannot build keyword automaton: {why}")
+            }
+            EngineError::HyperscanNotCompiledIn => f.write_str(
+                "this logredact was built without the Hyperscan engine; rebuild with \
+                 `--features hyperscan` or use --engine regex",
+            ),
+            EngineError::HyperscanPattern(rule) => {
+                write!(f, "Hyperscan pattern: rule {rule}: expression refused")
+            }
+            EngineError::HyperscanDatabase(why) => {
+                write!(f, "cannot build the Hyperscan database: {why}")
+            }
+            EngineError::HyperscanScratch => f.write_str("cannot allocate Hyperscan scratch space"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
 /// Builds the matcher for `rules`. `Auto` prefers Hyperscan when it is compiled in and falls back
 /// to the pure-Rust engine if no Hyperscan database can be built; [`build_reporting`] says so.
-pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, String> {
+pub fn build(rules: &RuleSet, choice: EngineChoice) -> Result<Box<dyn Matcher>, EngineError> {
     build_reporting(rules, choice, &mut |_| {})
 }
 
@@ -164,7 +203,7 @@ pub fn build_reporting(
     rules: &RuleSet,
     choice: EngineChoice,
     warn: &mut dyn FnMut(EngineWarning),
-) -> Result<Box<dyn Matcher>, String> {
+) -> Result<Box<dyn Matcher>, EngineError> {
     match choice {
         EngineChoice::Regex => Ok(Box::new(KeywordMatcher::new(rules)?)),
         EngineChoice::Hyperscan => build_hyperscan(rules, warn),
@@ -183,7 +222,7 @@ pub fn build_reporting(
 fn build_hyperscan(
     rules: &RuleSet,
     warn: &mut dyn FnMut(EngineWarning),
-) -> Result<Box<dyn Matcher>, String> {
+) -> Result<Box<dyn Matcher>, EngineError> {
     let matcher = HyperscanMatcher::new_reporting(rules, &HyperscanOptions::from_env(), warn)?;
     Ok(Box::new(matcher))
 }
@@ -192,8 +231,8 @@ fn build_hyperscan(
 fn build_hyperscan(
     _rules: &RuleSet,
     _warn: &mut dyn FnMut(EngineWarning),
-) -> Result<Box<dyn Matcher>, String> {
-    Err("this logredact was built without the Hyperscan engine; rebuild with `--features hyperscan` or use --engine regex".into())
+) -> Result<Box<dyn Matcher>, EngineError> {
+    Err(EngineError::HyperscanNotCompiledIn)
 }
 
 #[cfg(test)]
