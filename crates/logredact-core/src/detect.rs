@@ -30,9 +30,11 @@ pub struct RuleMatch {
     pub rule: u32,
     /// The secret: the part that gets replaced.
     pub start: usize,
+    /// End of the secret (exclusive).
     pub end: usize,
     /// The whole regex match (context such as `password=` included).
     pub match_start: usize,
+    /// End of the whole regex match (exclusive).
     pub match_end: usize,
 }
 
@@ -73,6 +75,7 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// A detector for `rules`, with candidates from `matcher` (built for the same rules).
     pub fn new(rules: RuleSet, matcher: Box<dyn Matcher>) -> Self {
         let every_line = (0..rules.rules.len() as u32)
             .filter(|&i| {
@@ -120,6 +123,7 @@ impl Detector {
         self.markers = markers;
     }
 
+    /// The markers that count as already redacted.
     pub fn markers(&self) -> &MarkerGrammar {
         &self.markers
     }
@@ -130,14 +134,17 @@ impl Detector {
         self.generic[index as usize]
     }
 
+    /// The rules it detects.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
 
+    /// The engine that finds its candidates.
     pub fn matcher(&self) -> &dyn Matcher {
         self.matcher.as_ref()
     }
 
+    /// Working memory for one thread's detection.
     pub fn scratch(&self) -> Scratch {
         Scratch {
             candidates: Vec::new(),

@@ -75,22 +75,27 @@ impl Filter {
         self
     }
 
+    /// The line format it reads.
     pub fn format(&self) -> Format {
         self.scanner.format()
     }
 
+    /// Its detector (rules and engine).
     pub fn detector(&self) -> &Detector {
         self.scanner.detector()
     }
 
+    /// Its scanner.
     pub fn scanner(&self) -> &Scanner {
         &self.scanner
     }
 
+    /// Its redactor.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }
 
+    /// Working memory for one input stream.
     pub fn scratch(&self) -> FilterScratch {
         FilterScratch {
             scan: self.scanner.scratch(),

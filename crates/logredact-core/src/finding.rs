@@ -68,7 +68,10 @@ pub enum Encoding {
     Raw,
     /// Inside a JSON string literal, escaped `depth` times (1: a string of the line itself; 2: a
     /// string of JSON embedded in a string…). A replacement must be valid string content there.
-    JsonString { depth: u8 },
+    JsonString {
+        /// Times escaped (1 or more).
+        depth: u8,
+    },
     /// A bare JSON scalar (a number under a secret-named key): the replacement is written as a
     /// quoted string so the document stays valid.
     JsonScalar,
@@ -89,15 +92,20 @@ pub enum Precedence {
 /// One span to replace. Holds no secret: offsets only, in the raw text that was scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding {
+    /// What was found.
     pub kind: FindingKind,
     /// The span replaced.
     pub start: usize,
+    /// End of the raw bytes to replace (exclusive; see the coordinate system above).
     pub end: usize,
+    /// How those bytes encode the secret.
     pub encoding: Encoding,
+    /// Which finding names a merged span.
     pub precedence: Precedence,
 }
 
 impl Finding {
+    /// `start..end`.
     pub fn span(&self) -> Range<usize> {
         self.start..self.end
     }
@@ -235,6 +243,7 @@ const MAX_VISIBLE: usize = 64;
 /// One piece of a `--template` marker, as the grammar reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MarkerPart {
+    /// Bytes written as they are.
     Literal(Vec<u8>),
     /// A marker id (rule id, `secret-field`, …).
     Id,

@@ -28,6 +28,8 @@
 //! [`rules::RuleSet::add_toml`], an engine with [`engine::build`], a mode or template with
 //! [`redact::Redactor::configured`]) and run over a whole stream with [`stream::run`].
 
+#![deny(missing_docs)]
+
 pub mod choices;
 pub mod detect;
 pub mod engine;

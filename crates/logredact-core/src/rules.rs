@@ -36,8 +36,11 @@ const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
 /// A loading or validation failure, naming the file, the rule and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
+    /// The rule file (its name, or path).
     pub file: String,
+    /// The rule's id, when one rule is at fault.
     pub rule: Option<String>,
+    /// What is wrong (never quotes a pattern's or an example's text).
     pub reason: String,
 }
 
@@ -57,8 +60,11 @@ impl std::error::Error for RuleError {}
 #[serde(rename_all = "lowercase")]
 pub enum RegexTarget {
     #[default]
+    /// The secret (the rule's secret group).
     Secret,
+    /// The whole regex match.
     Match,
+    /// The whole line.
     Line,
 }
 
@@ -67,7 +73,9 @@ pub enum RegexTarget {
 #[serde(rename_all = "UPPERCASE")]
 pub enum Condition {
     #[default]
+    /// Any condition drops the finding.
     Or,
+    /// Only all conditions together drop the finding.
     And,
 }
 
@@ -163,7 +171,9 @@ struct FileSpec {
 /// An allowlist: a finding it matches is dropped.
 #[derive(Debug, Clone)]
 pub struct Allowlist {
+    /// How its conditions combine.
     pub condition: Condition,
+    /// What its regexes are matched against.
     pub regex_target: RegexTarget,
     /// The regex sources; compiled on first use (see [`Allowlist::regexes`]).
     pub patterns: Vec<String>,
@@ -190,15 +200,22 @@ impl Allowlist {
 /// One detection rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Unique id, the name in markers and reports.
     pub id: String,
+    /// What the rule finds.
     pub description: String,
     /// The regex source; compiled on first use (see [`Rule::regex`]).
     pub pattern: String,
     compiled: OnceLock<Regex>,
+    /// The capture group holding the secret (else the first group, else the match).
     pub secret_group: Option<usize>,
+    /// Least Shannon entropy (bits per byte) a secret must have.
     pub entropy: Option<f64>,
+    /// Words one of which must be near a match (the engines' prefilter).
     pub keywords: Vec<String>,
+    /// Tags for selecting rules (`--enable`/`--disable`).
     pub tags: Vec<String>,
+    /// The named validator a secret must pass (checksums, JWT, ...).
     pub validate: Option<String>,
     /// The public prefix of this rule's secrets (`ghp_`), which partial mode may show.
     pub prefix: Option<String>,
@@ -207,8 +224,11 @@ pub struct Rule {
     pub list_item: Option<Regex>,
     /// This rule's redaction mode, when it overrides `--mode`.
     pub redact: Option<Mode>,
+    /// This rule's allowlists.
     pub allowlists: Vec<Allowlist>,
+    /// Lines the rule must find something in (made-up secrets).
     pub examples: Vec<String>,
+    /// Lines the rule must find nothing in.
     pub negative_examples: Vec<String>,
     /// Longest match the regex can produce (capped at [`MAX_MATCH_LEN_CAP`]).
     pub max_match_len: usize,
@@ -261,7 +281,9 @@ impl Rule {
 /// The full set of active rules plus global allowlists, in load order.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
+    /// The rules, in load order (a finding's rule index points here).
     pub rules: Vec<Rule>,
+    /// Allowlists for every rule.
     pub allowlists: Vec<Allowlist>,
     /// Non-fatal notes produced while loading (e.g. a rule without keywords); never hold matched text.
     pub warnings: Vec<String>,

@@ -11,7 +11,9 @@ use crate::rules::RuleSet;
 /// One example that did not behave as its rule says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExampleFailure {
+    /// The rule's id.
     pub rule: String,
+    /// The rule file.
     pub origin: String,
     /// `"example"` (not found) or `"negativeExample"` (found).
     pub kind: &'static str,
@@ -37,8 +39,11 @@ impl std::fmt::Display for ExampleFailure {
 /// Result of testing a rule set.
 #[derive(Debug, Default)]
 pub struct SelfTestReport {
+    /// Rules tested.
     pub rules: usize,
+    /// Examples tried (positive and negative).
     pub examples: usize,
+    /// The examples that failed.
     pub failures: Vec<ExampleFailure>,
     /// Rules with fewer than two examples or two negative examples.
     pub thin_rules: Vec<String>,

@@ -31,8 +31,11 @@ pub enum StatsFormat {
 /// Running totals of one filter run.
 #[derive(Debug, Clone)]
 pub struct Stats {
+    /// Lines read.
     pub lines: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// Lines with at least one replacement.
     pub lines_changed: u64,
     /// Findings per kind: indexed by [`FindingKind::counter_index`] (rules, then secret-named
     /// fields, then private-key bodies), named by [`finding_ids`].
@@ -165,10 +168,12 @@ impl Stats {
         }
     }
 
+    /// Time since the run started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
+    /// Findings of every kind.
     pub fn total_findings(&self) -> u64 {
         self.findings.iter().sum()
     }

@@ -96,7 +96,9 @@ enum CacheUse {
 /// Where the database of a [`HyperscanMatcher`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseSource {
+    /// Compiled for this run.
     Compiled,
+    /// Loaded from the on-disk cache (and checked against every rule's examples).
     Cache,
     /// Hyperscan runs no rule (all fell back to the pure-Rust path).
     Empty,

@@ -27,6 +27,7 @@ pub struct KeywordMatcher {
 }
 
 impl KeywordMatcher {
+    /// The pure-Rust engine for every rule of `rules`.
     pub fn new(rules: &RuleSet) -> Result<Self, EngineError> {
         Self::for_rules(rules, |_| true)
     }

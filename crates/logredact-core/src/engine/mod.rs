@@ -72,7 +72,9 @@ pub trait Matcher: Send + Sync {
 /// database per rule took ~5 s for the built-ins). Every engine finds each rule's candidates
 /// independently of the other rules, so this is the same as a matcher built for the rule alone.
 pub struct OneRule {
+    /// The matcher built for the whole rule set.
     pub whole: std::sync::Arc<dyn Matcher>,
+    /// The rule reported (as rule 0).
     pub rule: u32,
 }
 

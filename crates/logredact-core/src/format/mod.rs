@@ -40,6 +40,7 @@ pub enum Format {
 /// Choices that shape how lines are read.
 #[derive(Debug, Clone, Default)]
 pub struct FormatOptions {
+    /// The line format (`--format`).
     pub format: Format,
     /// Extra key names whose values are always secrets.
     pub secret_keys: Vec<String>,

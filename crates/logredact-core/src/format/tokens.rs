@@ -17,7 +17,10 @@ use std::ops::Range;
 pub enum TokenKind {
     /// A string; `content` excludes the quotes. `closed` is false for a string cut by the end of
     /// the text.
-    String { closed: bool },
+    String {
+        /// Whether the closing quote is there.
+        closed: bool,
+    },
     /// A number, `true`, `false` or `null`.
     Scalar,
 }
@@ -28,7 +31,10 @@ pub enum Role {
     /// An object member's name.
     Key,
     /// An object member's value; `key` is the index of its key token.
-    MemberValue { key: u32 },
+    MemberValue {
+        /// Index of the member's key token.
+        key: u32,
+    },
     /// An array element, or a value outside any container.
     Element,
 }
@@ -38,7 +44,9 @@ pub enum Role {
 pub struct Token {
     /// The bytes of the token (for strings: between the quotes, escapes not decoded).
     pub content: Range<usize>,
+    /// What the token is.
     pub kind: TokenKind,
+    /// Its place in the structure.
     pub role: Role,
     /// Index into [`Tokens::containers`] of the innermost object or array holding the token.
     pub container: Option<u32>,
@@ -49,16 +57,20 @@ pub struct Token {
 /// An object or array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Container {
+    /// An object (else an array).
     pub is_object: bool,
     /// The key token this container is the value of, when it is an object member.
     pub key: Option<u32>,
+    /// The container holding this one.
     pub parent: Option<u32>,
 }
 
 /// The tokens of one text, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
+    /// The tokens, in text order.
     pub tokens: Vec<Token>,
+    /// The objects and arrays, by index.
     pub containers: Vec<Container>,
 }
 

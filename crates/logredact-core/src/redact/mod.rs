@@ -42,6 +42,7 @@ pub struct RedactConfig {
     pub mode: Mode,
     /// Key for hash mode and `{hash}`; required when either is used.
     pub key: Option<HashKey>,
+    /// The marker template (`--template`), if any.
     pub template: Option<Template>,
 }
 

@@ -22,16 +22,22 @@ const MAX_TEMPLATE_BYTES: usize = 256;
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
+    /// Bytes written as they are.
     Literal(Vec<u8>),
+    /// `{rule}`: the marker id.
     Rule,
+    /// `{hash}`: the keyed-hash tag.
     Hash,
+    /// `{prefix}`: the rule's public prefix.
     Prefix,
+    /// `{suffix}`: the last characters partial mode shows.
     Suffix,
 }
 
 /// A validated template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
+    /// The template's parts, in order.
     pub segments: Vec<Segment>,
 }
 
@@ -98,6 +104,7 @@ impl Template {
         Ok(Template { segments })
     }
 
+    /// Whether the template has a `wanted` part.
     pub fn uses(&self, wanted: &Segment) -> bool {
         self.segments.contains(wanted)
     }

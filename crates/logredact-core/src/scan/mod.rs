@@ -55,6 +55,7 @@ pub struct ScanScratch {
 /// armour lines are for the ordered private-key pass.
 #[derive(Debug, Default)]
 pub struct Scanned {
+    /// The findings, sorted and merged.
     pub findings: Vec<Finding>,
     /// Start offsets of lines that may open a private-key block.
     armour_lines: Vec<usize>,
@@ -72,6 +73,7 @@ pub enum Framing {
 }
 
 impl Scanner {
+    /// A scanner for lines in `format`, with `keys` as secret-named keys.
     pub fn new(detector: Detector, format: Format, keys: SecretKeys) -> Self {
         Scanner {
             detector,
@@ -80,18 +82,22 @@ impl Scanner {
         }
     }
 
+    /// Its detector.
     pub fn detector(&self) -> &Detector {
         &self.detector
     }
 
+    /// Its detector, to change (the markers it skips).
     pub fn detector_mut(&mut self) -> &mut Detector {
         &mut self.detector
     }
 
+    /// The line format it reads.
     pub fn format(&self) -> Format {
         self.format
     }
 
+    /// Working memory for one thread's scans.
     pub fn scratch(&self) -> ScanScratch {
         ScanScratch {
             detect: self.detector.scratch(),

@@ -26,6 +26,7 @@ pub struct KeyStreams {
 }
 
 impl KeyStreams {
+    /// Whether a private-key block is open in any stream.
     pub fn any_open(&self) -> bool {
         self.text.is_open()
             || self.cri.iter().any(PemState::is_open)

@@ -84,7 +84,9 @@ pub fn stdin_ready() -> bool {
 /// Where an I/O failure happened: the CLI treats a closed stdout differently from a bad read.
 #[derive(Debug)]
 pub enum StreamError {
+    /// Reading the input failed.
     Read(io::Error),
+    /// Writing the output failed.
     Write(io::Error),
 }
 
