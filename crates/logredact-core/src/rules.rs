@@ -197,6 +197,22 @@ impl Allowlist {
     }
 }
 
+/// A name given to [`RuleSet::select`] that is no rule's id or tag (the name is quoted: it came
+/// from the configuration, not from input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRule {
+    /// The name.
+    pub name: String,
+}
+
+impl fmt::Display for UnknownRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no rule has id or tag '{}'", self.name)
+    }
+}
+
+impl std::error::Error for UnknownRule {}
+
 /// One detection rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -371,14 +387,14 @@ impl RuleSet {
     }
 
     /// Keeps only rules selected by `enable` (ids or tags; empty = all) and not in `disable`.
-    pub fn select(&mut self, enable: &[String], disable: &[String]) -> Result<(), String> {
+    pub fn select(&mut self, enable: &[String], disable: &[String]) -> Result<(), UnknownRule> {
         for name in enable.iter().chain(disable) {
             if !self
                 .rules
                 .iter()
                 .any(|r| r.id == *name || r.tags.contains(name))
             {
-                return Err(format!("no rule has id or tag '{name}'"));
+                return Err(UnknownRule { name: name.clone() });
             }
         }
         let hit =
@@ -539,7 +555,7 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
 
 /// Compiles a rule regex the way every engine interprets it: bytes, ASCII classes and word
 /// boundaries (Unicode-aware `\b` forces the slow engine on non-ASCII input), bounded caches.
-pub fn build_regex(pattern: &str) -> Result<Regex, String> {
+pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)

@@ -40,18 +40,109 @@ impl fmt::Debug for HashKey {
     }
 }
 
+/// Why a hash key was refused. Messages name where the key came from (`origin`: the option as
+/// the user wrote it, e.g. `--hash-key-file PATH`) and the key's shape, never its bytes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Fewer than [`MIN_KEY_BYTES`] bytes.
+    TooShort {
+        /// Where the key came from.
+        origin: String,
+        /// Its length.
+        len: usize,
+    },
+    /// A weak key (all whitespace, few distinct bytes, a short repeat).
+    Weak {
+        /// Where the key came from.
+        origin: String,
+        /// The shape that makes it weak.
+        why: &'static str,
+    },
+    /// Not a regular file of at most [`MAX_KEY_FILE_BYTES`].
+    NotAKeyFile {
+        /// Where the key came from.
+        origin: String,
+    },
+    /// Readable by group or others, and that was not allowed.
+    ReadableByOthers {
+        /// Where the key came from.
+        origin: String,
+    },
+    /// The file could not be read.
+    Unreadable {
+        /// Where the key came from.
+        origin: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The environment variable is not set.
+    NotSet {
+        /// Where the key came from.
+        origin: String,
+    },
+    /// The MAC refused the key.
+    Unusable {
+        /// Where the key came from.
+        origin: String,
+    },
+    /// No random source for an ephemeral key (the system's reason).
+    NoRandomSource(String),
+}
+
+const MAKE_A_KEY: &str = "(e.g. `head -c 32 /dev/urandom | base64 > FILE`)";
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::TooShort { origin, len } => write!(
+                f,
+                "{origin}: hash key is {len} bytes; at least {MIN_KEY_BYTES} are required \
+                 {MAKE_A_KEY}"
+            ),
+            KeyError::Weak { origin, why } => {
+                write!(f, "{origin}: hash key refused: {why} {MAKE_A_KEY}")
+            }
+            KeyError::NotAKeyFile { origin } => write!(
+                f,
+                "{origin}: not a key file (expected a regular file of at most \
+                 {MAX_KEY_FILE_BYTES} bytes)"
+            ),
+            KeyError::ReadableByOthers { origin } => write!(
+                f,
+                "{origin}: readable by group or others; `chmod 600` it, or pass \
+                 --allow-readable-key if that is intended"
+            ),
+            KeyError::Unreadable { origin, error } => write!(f, "{origin}: cannot read: {error}"),
+            KeyError::NotSet { origin } => write!(f, "{origin}: variable is not set"),
+            KeyError::Unusable { origin } => write!(f, "{origin}: unusable key"),
+            KeyError::NoRandomSource(why) => write!(f, "--ephemeral-key: no random source: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            KeyError::Unreadable { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
 impl HashKey {
     /// Builds a key from raw bytes, which must be at least [`MIN_KEY_BYTES`] long.
-    pub fn from_bytes(key: &[u8], source: &str) -> Result<HashKey, String> {
+    pub fn from_bytes(key: &[u8], source: &str) -> Result<HashKey, KeyError> {
         if key.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "{source}: hash key is {} bytes; at least {MIN_KEY_BYTES} are required \
-                 (e.g. `head -c 32 /dev/urandom | base64 > FILE`)",
-                key.len()
-            ));
+            return Err(KeyError::TooShort {
+                origin: source.to_owned(),
+                len: key.len(),
+            });
         }
         // HMAC accepts keys of any length, so this cannot fail; map it anyway rather than unwrap.
-        let mac = HmacSha256::new_from_slice(key).map_err(|_| format!("{source}: unusable key"))?;
+        let mac = HmacSha256::new_from_slice(key).map_err(|_| KeyError::Unusable {
+            origin: source.to_owned(),
+        })?;
         Ok(HashKey {
             mac,
             ephemeral: false,
@@ -59,13 +150,13 @@ impl HashKey {
     }
 
     /// Reads the key from `path` (see [`read_key`]).
-    pub fn from_file(path: &Path, access: KeyFileAccess) -> Result<HashKey, String> {
+    pub fn from_file(path: &Path, access: KeyFileAccess) -> Result<HashKey, KeyError> {
         let origin = KeyOrigin::File(path, access);
         HashKey::from_bytes(&read_key(origin)?, &origin.name())
     }
 
     /// Reads the key from environment variable `var` and scrubs it (see [`read_key`]).
-    pub fn from_env(var: &str) -> Result<HashKey, String> {
+    pub fn from_env(var: &str) -> Result<HashKey, KeyError> {
         let origin = KeyOrigin::Env(var);
         HashKey::from_bytes(&read_key(origin)?, &origin.name())
     }
@@ -76,7 +167,7 @@ impl HashKey {
         file: Option<&Path>,
         env: Option<&str>,
         access: KeyFileAccess,
-    ) -> Result<Option<Vec<u8>>, String> {
+    ) -> Result<Option<Vec<u8>>, KeyError> {
         match (file, env) {
             (Some(path), _) => read_key(KeyOrigin::File(path, access)).map(Some),
             (None, Some(var)) => read_key(KeyOrigin::Env(var)).map(Some),
@@ -90,10 +181,9 @@ impl HashKey {
     }
 
     /// A random key for this process only: tags correlate within one run, never across runs.
-    pub fn ephemeral() -> Result<HashKey, String> {
+    pub fn ephemeral() -> Result<HashKey, KeyError> {
         let mut bytes = [0u8; MIN_KEY_BYTES];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| format!("--ephemeral-key: no random source: {e}"))?;
+        getrandom::fill(&mut bytes).map_err(|e| KeyError::NoRandomSource(e.to_string()))?;
         let mut key = HashKey::from_bytes(&bytes, "--ephemeral-key")?;
         key.ephemeral = true;
         Ok(key)
@@ -160,27 +250,31 @@ impl KeyOrigin<'_> {
 /// bytes are overwritten in the initial environment block, so neither a `run` child nor anyone
 /// reading `/proc/<pid>/environ` sees it (see [`scrub_initial_environ`]). Either way the key must
 /// hold at least [`MIN_KEY_BYTES`] and not be weak (see [`weakness`]).
-fn read_key(origin: KeyOrigin) -> Result<Vec<u8>, String> {
+fn read_key(origin: KeyOrigin) -> Result<Vec<u8>, KeyError> {
     let name = origin.name();
+    let origin_name = || name.clone();
     let bytes = match origin {
         KeyOrigin::File(path, access) => {
             use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+            let unreadable = |error| KeyError::Unreadable {
+                origin: origin_name(),
+                error,
+            };
+            let meta = std::fs::metadata(path).map_err(unreadable)?;
             if !meta.is_file() || meta.len() > MAX_KEY_FILE_BYTES {
-                return Err(format!(
-                    "{name}: not a key file (expected a regular file of at most {MAX_KEY_FILE_BYTES} bytes)"
-                ));
+                return Err(KeyError::NotAKeyFile {
+                    origin: origin_name(),
+                });
             }
             if access == KeyFileAccess::OwnerOnly && meta.permissions().mode() & 0o044 != 0 {
-                return Err(format!(
-                    "{name}: readable by group or others; `chmod 600` it, or pass \
-                     --allow-readable-key if that is intended"
-                ));
+                return Err(KeyError::ReadableByOthers {
+                    origin: origin_name(),
+                });
             }
             let mut bytes = Vec::new();
             std::fs::File::open(path)
                 .and_then(|f| f.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes))
-                .map_err(|e| format!("{name}: cannot read: {e}"))?;
+                .map_err(unreadable)?;
             if bytes.ends_with(b"\n") {
                 bytes.pop();
                 if bytes.ends_with(b"\r") {
@@ -190,8 +284,9 @@ fn read_key(origin: KeyOrigin) -> Result<Vec<u8>, String> {
             bytes
         }
         KeyOrigin::Env(var) => {
-            let value =
-                std::env::var_os(var).ok_or_else(|| format!("{name}: variable is not set"))?;
+            let value = std::env::var_os(var).ok_or_else(|| KeyError::NotSet {
+                origin: origin_name(),
+            })?;
             let bytes = os_bytes(&value).into_owned();
             // Scrubbed even when the key is then refused: it was meant to be secret.
             // Called while loading the configuration, before any thread is started.
@@ -204,16 +299,13 @@ fn read_key(origin: KeyOrigin) -> Result<Vec<u8>, String> {
         }
     };
     if bytes.len() < MIN_KEY_BYTES {
-        return Err(format!(
-            "{name}: hash key is {} bytes; at least {MIN_KEY_BYTES} are required \
-             (e.g. `head -c 32 /dev/urandom | base64 > FILE`)",
-            bytes.len()
-        ));
+        return Err(KeyError::TooShort {
+            origin: name,
+            len: bytes.len(),
+        });
     }
     if let Some(why) = weakness(&bytes) {
-        return Err(format!(
-            "{name}: hash key refused: {why} (e.g. `head -c 32 /dev/urandom | base64 > FILE`)"
-        ));
+        return Err(KeyError::Weak { origin: name, why });
     }
     Ok(bytes)
 }
@@ -312,7 +404,9 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused_without_showing_them() {
-        let e = HashKey::from_bytes(b"hunter2-short-key", "test").unwrap_err();
+        let e = HashKey::from_bytes(b"hunter2-short-key", "test")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("17 bytes"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
     }

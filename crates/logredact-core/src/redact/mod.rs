@@ -22,8 +22,49 @@ use crate::finding::{
 use crate::format::json;
 use crate::rules::RuleSet;
 
-pub use key::{HashKey, KeyFileAccess, MIN_KEY_BYTES, TAG_HEX_DIGITS};
-pub use template::{Segment, Template};
+pub use key::{HashKey, KeyError, KeyFileAccess, MIN_KEY_BYTES, TAG_HEX_DIGITS};
+pub use template::{Segment, Template, TemplateError};
+
+/// Why [`Redactor::configured`] refused a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Hash mode with a template that has no `{hash}`.
+    HashTemplateWithoutHash,
+    /// A template with `{hash}` and no key.
+    TemplateHashWithoutKey,
+    /// Hash mode and no key.
+    HashWithoutKey,
+    /// A rule sets `redact = "hash"` and there is no key.
+    RuleHashWithoutKey {
+        /// The rule's file.
+        file: String,
+        /// The rule's id.
+        rule: String,
+    },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::HashTemplateWithoutHash => {
+                f.write_str("--mode hash with a --template that has no {hash}")
+            }
+            ConfigError::TemplateHashWithoutKey => {
+                write!(f, "--template uses {{hash}}, which {NEEDS_KEY}")
+            }
+            ConfigError::HashWithoutKey => write!(f, "--mode hash {NEEDS_KEY}"),
+            ConfigError::RuleHashWithoutKey { file, rule } => {
+                write!(
+                    f,
+                    "{file}: rule '{rule}' sets redact = \"hash\", which {NEEDS_KEY}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 pub use crate::finding::Mode;
 
@@ -96,13 +137,13 @@ impl Redactor {
 
     /// Redactor for `config`, honouring each rule's `redact` override. Fails (a configuration
     /// error) when hash mode or `{hash}` is needed and no key was given.
-    pub fn configured(rules: &RuleSet, config: &RedactConfig) -> Result<Self, String> {
+    pub fn configured(rules: &RuleSet, config: &RedactConfig) -> Result<Self, ConfigError> {
         if let Some(t) = &config.template {
             if config.mode == Mode::Hash && !t.uses(&Segment::Hash) {
-                return Err("--mode hash with a --template that has no {hash}".into());
+                return Err(ConfigError::HashTemplateWithoutHash);
             }
             if t.uses(&Segment::Hash) && config.key.is_none() {
-                return Err(format!("--template uses {{hash}}, which {}", NEEDS_KEY));
+                return Err(ConfigError::TemplateHashWithoutKey);
             }
         }
         let mut plans = Vec::with_capacity(rules.rules.len());
@@ -110,11 +151,11 @@ impl Redactor {
             let mode = rule.redact.unwrap_or(config.mode);
             if mode == Mode::Hash && config.key.is_none() {
                 return Err(match rule.redact {
-                    Some(_) => format!(
-                        "{}: rule '{}' sets redact = \"hash\", which {NEEDS_KEY}",
-                        rule.origin, rule.id
-                    ),
-                    None => format!("--mode hash {NEEDS_KEY}"),
+                    Some(_) => ConfigError::RuleHashWithoutKey {
+                        file: rule.origin.clone(),
+                        rule: rule.id.clone(),
+                    },
+                    None => ConfigError::HashWithoutKey,
                 });
             }
             plans.push(RulePlan::new(

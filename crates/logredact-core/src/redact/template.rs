@@ -41,12 +41,31 @@ pub struct Template {
     pub segments: Vec<Segment>,
 }
 
+/// Why a `--template` was refused. The message quotes the template's own placeholders (it is
+/// configuration, public already), never anything from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    reason: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--template: {}", self.reason)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
 impl Template {
     /// Parses and validates `text`. Errors quote the template (it is a command-line argument,
     /// public already) but never anything from the input.
-    pub fn parse(text: &str) -> Result<Template, String> {
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let bytes = text.as_bytes();
-        let bad = |why: &str| Err(format!("--template: {why}"));
+        let bad = |why: &str| {
+            Err(TemplateError {
+                reason: why.to_owned(),
+            })
+        };
         if bytes.len() > MAX_TEMPLATE_BYTES {
             return bad(&format!("longer than {MAX_TEMPLATE_BYTES} bytes"));
         }
@@ -159,7 +178,7 @@ mod tests {
             ("[REDACTED \"{rule}\"]", "escaping in JSON"),
             ("[REDACTED \\{rule}]", "escaping in JSON"),
         ] {
-            let e = Template::parse(template).unwrap_err();
+            let e = Template::parse(template).unwrap_err().to_string();
             assert!(e.contains(why), "{template:?}: {e}");
         }
     }

@@ -77,12 +77,16 @@ fn hash_without_a_key_is_refused() {
         mode: Mode::Hash,
         ..RedactConfig::default()
     };
-    let e = Redactor::configured(&rules(), &no_key).err().unwrap();
+    let e = Redactor::configured(&rules(), &no_key)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.starts_with("--mode hash needs a key"), "{e}");
     // A rule's own `redact = "hash"` needs one too, and the message names the rule.
     let e = Redactor::configured(&rules(), &RedactConfig::default())
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(e.contains("rule 'hashed'"), "{e}");
 }
 
