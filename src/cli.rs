@@ -23,14 +23,15 @@ use crate::format::{Format, FormatOptions};
 use crate::redact::{HashKey, KeyFileAccess, Mode, RedactConfig, Redactor, Template};
 use crate::rules::RuleSet;
 use crate::selftest;
-use crate::shutdown::Shutdown;
 use crate::stats::{MetricsFile, Stats, StatsFormat};
 use crate::stream::{self, LongLines, StreamError, StreamOptions};
 
 // Opening `filter` inputs (issue 14).
+mod bridge;
 mod input;
 // `run`, `lint`, `completions`, `man` (issue 7).
 mod run_lint;
+use bridge::choice;
 pub use run_lint::LintArgs;
 use run_lint::{
     print_completions, print_man_page, run_lint, run_wrapped, LINT_EXAMPLES, RUN_EXAMPLES,
@@ -116,7 +117,7 @@ pub enum RulesCommand {
     List {
         #[command(flatten)]
         rules: RuleArgs,
-        #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+        #[arg(long, value_parser = choice::<EngineChoice>(), default_value_t = EngineChoice::Auto)]
         engine: EngineChoice,
     },
     /// Run every rule's examples and negative examples; exit 1 on any failure.
@@ -125,7 +126,7 @@ pub enum RulesCommand {
         files: Vec<PathBuf>,
         #[command(flatten)]
         rules: RuleArgs,
-        #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+        #[arg(long, value_parser = choice::<EngineChoice>(), default_value_t = EngineChoice::Auto)]
         engine: EngineChoice,
     },
     /// Load and validate rule files; exit 2 on the first error.
@@ -158,7 +159,7 @@ pub struct FilterArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Matching engine.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    #[arg(long, value_parser = choice::<EngineChoice>(), default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
     /// Longest line held in memory whole; longer lines are redacted in overlapping windows.
     #[arg(long, value_name = "N", default_value_t = stream::DEFAULT_MAX_LINE_BYTES)]
@@ -168,7 +169,7 @@ pub struct FilterArgs {
     #[arg(long)]
     pub stats: bool,
     /// Format of --stats reports (implies --stats): text, or one JSON object per report.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_parser = choice::<StatsFormat>(), value_name = "FORMAT")]
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
@@ -177,14 +178,14 @@ pub struct FilterArgs {
     pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
     /// every output line a JSON object; `rsyslog` speaks rsyslog's mmexternal protocol.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, value_parser = choice::<Format>(), default_value_t = Format::Auto)]
     pub format: Format,
     /// Extra JSON key name whose string values are always redacted (repeatable, or
     /// comma-separated; matched like the built-ins: case-insensitive, also as `*_NAME`).
     #[arg(long = "secret-key", value_name = "NAME", value_delimiter = ',')]
     pub secret_keys: Vec<String>,
     /// With `--format rsyslog`: what mmexternal sends (its `interface.input`).
-    #[arg(long, value_enum, default_value_t = RsyslogInput::Msg)]
+    #[arg(long, value_parser = choice::<RsyslogInput>(), default_value_t = RsyslogInput::Msg)]
     pub rsyslog_input: RsyslogInput,
     /// Directory for the Hyperscan engine's compiled-database cache (default
     /// `$XDG_CACHE_HOME/logredact` or `~/.cache/logredact`; daemons such as rsyslog's mmexternal
@@ -206,7 +207,7 @@ pub struct FilterArgs {
     // ---- issue 7: --long-lines ----
     /// Lines longer than --max-line-bytes: keep each one whole (window), or cut it into lines of
     /// at most N bytes after redaction, never inside a marker (split; N >= 128).
-    #[arg(long, value_enum, default_value_t = LongLines::Window)]
+    #[arg(long, value_parser = choice::<LongLines>(), default_value_t = LongLines::Window)]
     pub long_lines: LongLines,
 }
 
@@ -219,7 +220,7 @@ pub struct RedactArgs {
     /// [REDACTED:<rule>:ghp_...wxyz], the rule's public prefix and the last 4 characters of
     /// secrets of 20+ characters (at least 12 always stay hidden; shorter ones are masked).
     /// A rule file may set its own with `redact = "mask|hash|partial"`.
-    #[arg(long, value_enum, default_value_t = Mode::Mask)]
+    #[arg(long, value_parser = choice::<Mode>(), default_value_t = Mode::Mask)]
     pub mode: Mode,
     /// Read the hash key (at least 32 bytes; one trailing newline ignored) from FILE.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["hash_key_env", "ephemeral_key"])]
@@ -303,10 +304,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn config(message: impl Into<String>) -> Self {
+    fn config(message: impl std::fmt::Display) -> Self {
         Failure {
             code: 2,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }
@@ -436,7 +437,7 @@ pub(crate) fn build_filter(args: &FilterArgs, rules: RuleSet) -> Result<Filter, 
     if let Some(dir) = &args.cache_dir {
         engine::set_cache_dir(dir.clone());
     }
-    let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
+    let matcher = bridge::build_engine(&rules, args.engine).map_err(Failure::config)?;
     let options = FormatOptions {
         format: args.format,
         secret_keys: args.secret_keys.clone(),
@@ -513,6 +514,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
             stats_signal_flag()?,
             filter.detector().rules(),
             stats_format,
+            Arc::new(|report: &str| eprint!("{report}")),
         )
         .with_metrics_file(args.metrics_file.as_deref().map(|path| {
             MetricsFile::every(path, std::time::Duration::from_secs(args.metrics_interval))
@@ -522,7 +524,7 @@ fn run_filter(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         code: 2,
         message: format!("cannot write the metrics file: {e}"),
     })?;
-    let shutdown = Shutdown::on_signals().map_err(|e| Failure {
+    let shutdown = crate::shutdown::on_signals().map_err(|e| Failure {
         code: 1,
         message: format!("cannot install signal handlers: {e}"),
     })?;
@@ -587,7 +589,7 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
     let code = match cmd {
         RulesCommand::List { rules, engine } => {
             let set = load_rules(&rules)?;
-            let matcher = engine::build(&set, engine).map_err(Failure::config)?;
+            let matcher = bridge::build_engine(&set, engine).map_err(Failure::config)?;
             for (i, r) in set.rules.iter().enumerate() {
                 let every = if r.runs_on_every_line() {
                     "  [no keywords: runs on every line]"

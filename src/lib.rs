@@ -6,22 +6,18 @@
 //! [`redact`] writes the replacements (driven per batch by [`filter`]) → [`stream`] writes and
 //! flushes. [`rules`] loads what is searched for; [`cli`] wires it all to the command line.
 //! See docs/ARCHITECTURE.md.
+//!
+//! Everything up to [`stream`] lives in the `logredact-core` library crate
+//! (crates/logredact-core) and is re-exported here under its old paths; this crate holds the
+//! commands.
+
+pub use logredact_core::{
+    detect, engine, filter, finding, format, redact, rules, scan, scrub, selftest, stats, stream,
+    validate,
+};
 
 pub mod cli;
-pub mod detect;
-pub mod engine;
-pub mod filter;
-pub mod finding;
-pub mod format;
 pub mod lint;
-pub mod redact;
 pub mod relay;
-pub mod rules;
 pub mod run;
-pub mod scan;
-pub mod scrub;
-pub mod selftest;
 pub mod shutdown;
-pub mod stats;
-pub mod stream;
-pub mod validate;

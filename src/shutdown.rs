@@ -1,66 +1,24 @@
-//! Termination signals for the filter: SIGTERM and SIGINT end the stream after the batch in hand
-//! is written and flushed, so no line that was read is lost.
+//! Termination signals for the CLI: installs the SIGTERM/SIGINT handlers that drive the core's
+//! [`Shutdown`] flags (see `logredact_core::shutdown` for what the stream does with them).
 //!
-//! Owns: the signal registrations and the two flags they drive. Must never: do work in a signal
-//! handler (all handling is flag stores, done by `signal-hook`).
-//!
-//! While the stream waits in `read` with every complete line it has read written and flushed, it
-//! is *idle*: a signal then takes its default action at once, so the process ends with 128+N as
-//! the README promises (a blocked read would otherwise never notice). A partial line held at that
-//! moment (no newline yet) is dropped, not written cut off — its cut-off end could hold a secret
-//! too short to be recognised — and it must not delay the exit: v0.1 waited for its end, so
-//! `docker stop` sat out its grace period (issue 14, D2). Otherwise (complete lines in hand) the
-//! signal only sets `requested`, and the stream stops after writing every complete line in hand.
-//! The window between `read` returning and the idle flag being cleared is a few instructions
-//! long; a signal landing exactly there loses that read.
+//! Owns: the signal registrations. Must never: do work in a signal handler (all handling is flag
+//! stores, done by `signal-hook`).
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::flag;
 
-/// Flags shared between the signal handlers and the stream loop.
-#[derive(Debug, Default, Clone)]
-pub struct Shutdown {
-    /// The number of the signal that asked to stop, or 0.
-    requested: Arc<AtomicUsize>,
-    idle: Arc<AtomicBool>,
-}
+pub use logredact_core::shutdown::Shutdown;
 
-impl Shutdown {
-    /// A shutdown that no signal triggers (library use, tests, benchmarks).
-    pub fn never() -> Self {
-        Shutdown::default()
+/// A [`Shutdown`] that SIGTERM and SIGINT trigger.
+pub fn on_signals() -> io::Result<Shutdown> {
+    let s = Shutdown::default();
+    let (requested, idle) = s.flags();
+    for sig in [SIGTERM, SIGINT] {
+        // Order matters: the conditional default runs first and only while idle.
+        flag::register_conditional_default(sig, idle.clone())?;
+        flag::register_usize(sig, requested.clone(), sig as usize)?;
     }
-
-    /// Registers SIGTERM and SIGINT.
-    pub fn on_signals() -> io::Result<Self> {
-        let s = Shutdown::default();
-        for sig in [SIGTERM, SIGINT] {
-            // Order matters: the conditional default runs first and only while idle.
-            flag::register_conditional_default(sig, Arc::clone(&s.idle))?;
-            flag::register_usize(sig, Arc::clone(&s.requested), sig as usize)?;
-        }
-        Ok(s)
-    }
-
-    /// Whether a termination signal arrived.
-    pub fn requested(&self) -> bool {
-        self.signal().is_some()
-    }
-
-    /// The signal that asked to stop, if any.
-    pub fn signal(&self) -> Option<i32> {
-        match self.requested.load(Ordering::SeqCst) {
-            0 => None,
-            n => i32::try_from(n).ok(),
-        }
-    }
-
-    /// Marks the stream as waiting for input with all output flushed (or not).
-    pub fn set_idle(&self, idle: bool) {
-        self.idle.store(idle, Ordering::SeqCst);
-    }
+    Ok(s)
 }

@@ -14,7 +14,7 @@ use clap::{Args, CommandFactory};
 
 use super::{build_filter, load_rules, stream_options, Cli, Failure, FilterArgs, RuleArgs};
 use crate::detect::Detector;
-use crate::engine::{self, EngineChoice};
+use crate::engine::EngineChoice;
 use crate::filter::Filter;
 use crate::format::Format;
 use crate::lint::{self, fingerprint::FingerprintKey, ColorChoice, LintOptions, ReportFormat};
@@ -42,7 +42,7 @@ pub struct LintArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Matching engine.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    #[arg(long, value_parser = super::bridge::choice::<EngineChoice>(), default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -106,7 +106,7 @@ pub(super) fn run_wrapped(args: &FilterArgs, command: &[OsString]) -> Result<u8,
 
 pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
     let rules = load_rules(&args.rules)?;
-    let matcher = engine::build(&rules, args.engine).map_err(Failure::config)?;
+    let matcher = super::bridge::build_engine(&rules, args.engine).map_err(Failure::config)?;
     // The filter's own scanner (default format, built-in key names): lint reports exactly what
     // `logredact` run over the same sample replaces.
     let filter = Filter::new(Detector::new(rules, matcher));

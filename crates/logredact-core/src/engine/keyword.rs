@@ -1,0 +1,224 @@
+//! The pure-Rust engine: one `aho-corasick` automaton over every rule keyword (ASCII
+//! case-insensitive), so a rule's regex only runs where one of its keywords occurs. Rules without
+//! keywords are left to `detect`, which runs them on every line.
+//!
+//! The automaton reports the leftmost-longest keyword and the search resumes one byte later, so
+//! every keyword *start* is seen; a shorter keyword that starts at the same place is a substring of
+//! the reported one, and each keyword carries the rules of every keyword it contains. That finds
+//! the same rules as an overlapping search, without its per-byte bookkeeping.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
+use super::{Candidate, EngineError, Matcher};
+use crate::rules::RuleSet;
+
+/// A rule to report when a keyword is hit, and where in the keyword its own keyword starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Implied {
+    rule: u32,
+    offset: usize,
+}
+
+/// Keyword prefilter: keyword hit → candidates for every rule that lists that keyword (or a
+/// keyword contained in it).
+pub struct KeywordMatcher {
+    automaton: Option<AhoCorasick>,
+    implied: Vec<Vec<Implied>>,
+}
+
+impl KeywordMatcher {
+    /// The pure-Rust engine for every rule of `rules`.
+    pub fn new(rules: &RuleSet) -> Result<Self, EngineError> {
+        Self::for_rules(rules, |_| true)
+    }
+
+    /// A prefilter for the rules of `rules` that `include` selects (by index); candidates keep
+    /// their index in `rules`. The Hyperscan engine uses it for the rules Hyperscan rejects.
+    pub fn for_rules(
+        rules: &RuleSet,
+        include: impl Fn(usize) -> bool,
+    ) -> Result<Self, EngineError> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
+        for (index, rule) in rules.rules.iter().enumerate() {
+            if !include(index) {
+                continue;
+            }
+            for kw in &rule.keywords {
+                let kw = kw.to_ascii_lowercase();
+                let slot = keywords.iter().position(|k| *k == kw).unwrap_or_else(|| {
+                    keywords.push(kw);
+                    rules_of_keyword.push(Vec::new());
+                    keywords.len() - 1
+                });
+                rules_of_keyword[slot].push(index as u32);
+            }
+        }
+        let implied = keywords
+            .iter()
+            .map(|outer| {
+                let mut implied: Vec<Implied> = Vec::new();
+                for (inner, rules) in keywords.iter().zip(&rules_of_keyword) {
+                    if let Some(offset) = first_occurrence(outer, inner) {
+                        for &rule in rules {
+                            if !implied.iter().any(|i| i.rule == rule) {
+                                implied.push(Implied { rule, offset });
+                            }
+                        }
+                    }
+                }
+                implied
+            })
+            .collect();
+        let automaton = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&keywords)
+                    .map_err(|e| EngineError::KeywordAutomaton(e.to_string()))?,
+            )
+        };
+        Ok(KeywordMatcher { automaton, implied })
+    }
+}
+
+impl Matcher for KeywordMatcher {
+    fn name(&self) -> &'static str {
+        "regex"
+    }
+
+    fn candidates_mark_keywords(&self) -> bool {
+        true
+    }
+
+    fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
+        let Some(ac) = &self.automaton else { return };
+        let mut input = Input::new(haystack);
+        while let Some(hit) = ac.find(input.clone()) {
+            for imp in &self.implied[hit.pattern().as_usize()] {
+                out.push(Candidate {
+                    at: hit.start() + imp.offset,
+                    rule: imp.rule,
+                });
+            }
+            if hit.start() + 1 > haystack.len() {
+                break;
+            }
+            input.set_start(hit.start() + 1);
+        }
+    }
+}
+
+/// Where `inner` first occurs in `outer`. Keywords are a few bytes long and every pair is
+/// checked at start-up, so a plain window compare: `str::find` sets up a two-way searcher per
+/// call, which was a third of start-up time (1000 keywords, a million pairs).
+fn first_occurrence(outer: &str, inner: &str) -> Option<usize> {
+    if inner.len() > outer.len() {
+        return None;
+    }
+    let (inner, outer) = (inner.as_bytes(), outer.as_bytes());
+    let first = *inner.first()?;
+    // The first-byte test skips a `memcmp` call for nearly every window.
+    outer
+        .windows(inner.len())
+        .position(|w| w[0] == first && w == inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules_hit(toml: &str, text: &str) -> Vec<u32> {
+        let mut set = RuleSet::default();
+        set.add_toml("t", toml).unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        let mut out = Vec::new();
+        m.candidates(text.as_bytes(), &mut out);
+        let mut rules: Vec<u32> = out.iter().map(|c| c.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    const TWO: &str = "[[rules]]\nid='a'\nregex='x'\nkeywords=['token']\n\
+                       [[rules]]\nid='b'\nregex='x'\nkeywords=['x-consul-token']\n\
+                       [[rules]]\nid='c'\nregex='x'\nkeywords=['consul']\n";
+
+    #[test]
+    fn a_keyword_inside_a_longer_one_still_reports_its_rule() {
+        assert_eq!(rules_hit(TWO, "X-Consul-Token: abc"), vec![0, 1, 2]);
+        assert_eq!(rules_hit(TWO, "my token"), vec![0]);
+    }
+
+    #[test]
+    fn overlapping_keywords_that_are_not_substrings_are_both_seen() {
+        let toml = "[[rules]]\nid='a'\nregex='x'\nkeywords=['ghp_x']\n\
+                    [[rules]]\nid='b'\nregex='x'\nkeywords=['xoxb']\n";
+        assert_eq!(rules_hit(toml, "ghp_xoxb-1"), vec![0, 1]);
+    }
+
+    #[test]
+    fn keywords_are_ascii_case_insensitive() {
+        assert_eq!(rules_hit(TWO, "TOKEN"), vec![0]);
+    }
+
+    /// Every occurrence of every keyword (any case, anywhere, overlapping or not) gets a
+    /// candidate for each of its rules within the longest keyword containing it (the contract
+    /// `detect` relies on): checked against a naive search.
+    #[test]
+    fn every_keyword_occurrence_gets_a_candidate_for_its_rules() {
+        use proptest::prelude::*;
+        let set = RuleSet::builtin().unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        let longest = set
+            .rules
+            .iter()
+            .flat_map(|r| &r.keywords)
+            .map(String::len)
+            .max()
+            .unwrap();
+        let keywords: Vec<String> = set
+            .rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        let pieces = prop::collection::vec(
+            prop_oneof![
+                prop::sample::select(keywords.clone()),
+                "[ a-zA-Z0-9_=:.-]{0,6}",
+            ],
+            0..12,
+        );
+        let mixed_case = (pieces, any::<u64>()).prop_map(|(pieces, seed)| {
+            let mut bits = seed;
+            let mut text = pieces.concat().into_bytes();
+            for b in &mut text {
+                if bits & 1 == 1 {
+                    *b = b.to_ascii_uppercase();
+                }
+                bits = bits.rotate_right(1);
+            }
+            text
+        });
+        proptest!(|(text in mixed_case)| {
+            let mut out = Vec::new();
+            m.candidates(&text, &mut out);
+            let lower = text.to_ascii_lowercase();
+            for (index, rule) in set.rules.iter().enumerate() {
+                for kw in &rule.keywords {
+                    let kw = kw.to_ascii_lowercase().into_bytes();
+                    for at in (0..lower.len()).filter(|&at| lower[at..].starts_with(&kw)) {
+                        let found = out
+                            .iter()
+                            .any(|c| c.rule == index as u32 && c.at.abs_diff(at) < longest);
+                        prop_assert!(found, "rule {} keyword at {}", rule.id, at);
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,399 @@
+//! The scanner: one list of findings per batch, in raw coordinates, whatever wraps the secrets.
+//!
+//! Owns: running detection over every view of a line — the raw text (one engine pass for the whole
+//! batch), the decoded JSON strings that escapes hide from it (one more engine pass over all of
+//! them), the values of secret-named keys, and (in batch order, [`Scanner::track_private_keys`])
+//! the bodies of multi-line private keys — and turning all of it into [`Finding`]s. The filter,
+//! `lint`, `--stats`, the rsyslog protocol, `run`, long-line windows and the parallel workers all
+//! take their findings from here; that is why they agree.
+//!
+//! Must never: write bytes (that is `redact`'s), or search less because a view cannot be read: a
+//! line that is not valid JSON is still tokenized tolerantly, a string that cannot be decoded is
+//! still searched raw, and an embedding too deep to follow is still searched as text.
+//!
+//! Views: `format` says where the strings of a line are (CRI and Docker envelopes, JSON tokens,
+//! key-shaped lines); this module decides what to search in them. Strings without escapes need no
+//! view of their own: the raw pass saw exactly their bytes. Strings with escapes are decoded, and
+//! JSON inside them is followed to any depth.
+
+mod json;
+mod private_keys;
+
+use std::ops::Range;
+
+use memchr::{memchr, memchr_iter, memmem, memrchr};
+
+use crate::detect::{self, Detector, RuleMatch};
+use crate::finding::{sort_and_merge, Encoding, Finding, FindingKind, Precedence};
+use crate::format::keys::SecretKeys;
+use crate::format::tokens::Tokens;
+use crate::format::{cri, pem, tokens, Format};
+
+pub use private_keys::KeyStreams;
+
+/// Margin added to the longest possible match when sizing window overlaps.
+const OVERLAP_MARGIN: usize = 256;
+
+/// Detection over every view of a line, built once per run.
+pub struct Scanner {
+    detector: Detector,
+    format: Format,
+    keys: SecretKeys,
+}
+
+/// Per-thread working memory of a [`Scanner`], so the hot path does not allocate.
+pub struct ScanScratch {
+    detect: detect::Scratch,
+    matches: Vec<RuleMatch>,
+    triggers: Vec<usize>,
+    tokens: Tokens,
+    views: json::Views,
+    view_matches: Vec<RuleMatch>,
+}
+
+/// What [`Scanner::scan`] found in a batch: the findings the stateless views give, plus where the
+/// armour lines are for the ordered private-key pass.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// The findings, sorted and merged.
+    pub findings: Vec<Finding>,
+    /// Start offsets of lines that may open a private-key block.
+    armour_lines: Vec<usize>,
+}
+
+/// How the text handed to a scan is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Whole lines (`\n`-separated; the last one may lack its newline).
+    Lines,
+    /// A window of one line too long to hold whole: its structure cannot be trusted (a window may
+    /// start inside a string), so it is searched as text, plus the secret-named members that can
+    /// be told from the window alone.
+    Window,
+}
+
+impl Scanner {
+    /// A scanner for lines in `format`, with `keys` as secret-named keys.
+    pub fn new(detector: Detector, format: Format, keys: SecretKeys) -> Self {
+        Scanner {
+            detector,
+            format,
+            keys,
+        }
+    }
+
+    /// Its detector.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Its detector, to change (the markers it skips).
+    pub fn detector_mut(&mut self) -> &mut Detector {
+        &mut self.detector
+    }
+
+    /// The line format it reads.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Working memory for one thread's scans.
+    pub fn scratch(&self) -> ScanScratch {
+        ScanScratch {
+            detect: self.detector.scratch(),
+            matches: Vec::new(),
+            triggers: Vec::new(),
+            tokens: Tokens::default(),
+            views: json::Views::default(),
+            view_matches: Vec::new(),
+        }
+    }
+
+    /// How many bytes consecutive windows of a long line must share so that no secret can hide
+    /// across the edge: longer than any match a rule can produce.
+    pub fn window_overlap(&self) -> usize {
+        self.detector.rules().max_match_len() + OVERLAP_MARGIN
+    }
+
+    /// The stateless scan of `text` (framed as `framing` says): fills `scanned` with its findings
+    /// (sorted, not overlapping) and the armour lines for [`Scanner::track_private_keys`].
+    pub fn scan(
+        &self,
+        text: &[u8],
+        framing: Framing,
+        scratch: &mut ScanScratch,
+        scanned: &mut Scanned,
+    ) {
+        scanned.findings.clear();
+        scanned.armour_lines.clear();
+        scratch.matches.clear();
+        self.detector
+            .find(text, &mut scratch.detect, &mut scratch.matches);
+        self.find_triggers(text, &mut scratch.triggers);
+        if framing == Framing::Lines && pem::may_open(text) {
+            let mut last_line = usize::MAX;
+            for at in memmem::find_iter(text, b"BEGIN ")
+                .chain(memmem::find_iter(text, b"PuTTY-User-Key-File-"))
+            {
+                let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+                if start != last_line {
+                    scanned.armour_lines.push(start);
+                    last_line = start;
+                }
+            }
+            scanned.armour_lines.sort_unstable();
+            scanned.armour_lines.dedup();
+        }
+        scratch.views.clear();
+        let ScanScratch {
+            matches,
+            triggers,
+            tokens,
+            views,
+            ..
+        } = scratch;
+        let (mut next_match, mut next_trigger) = (0, 0);
+        loop {
+            let m = matches.get(next_match).map(|m| m.start);
+            let t = triggers.get(next_trigger).copied();
+            let Some(at) = m.into_iter().chain(t).min() else {
+                break;
+            };
+            let line = line_around(text, at.min(text.len()));
+            let first = next_match;
+            while matches.get(next_match).is_some_and(|m| m.start <= line.end) {
+                next_match += 1;
+            }
+            while triggers.get(next_trigger).is_some_and(|&t| t <= line.end) {
+                next_trigger += 1;
+            }
+            let ctx = json::LineContext {
+                scanner: self,
+                text,
+                line,
+                framing,
+            };
+            ctx.scan_line(
+                &matches[first..next_match],
+                tokens,
+                views,
+                &mut scanned.findings,
+            );
+        }
+        if !views.is_empty() {
+            scratch.view_matches.clear();
+            self.detector
+                .find(views.text(), &mut scratch.detect, &mut scratch.view_matches);
+            for m in &scratch.view_matches {
+                if let Some((span, encoding)) = scratch.views.raw_of(m) {
+                    scanned.findings.push(rule_finding(self, m, span, encoding));
+                }
+            }
+        }
+        sort_and_merge(&mut scanned.findings);
+    }
+
+    /// Offsets of what calls for a structured look even without a rule match: a secret-named
+    /// key (`"password":`, at any escape depth), and in JSON-reading formats a backslash (an escape
+    /// may hide a secret from the raw pass). SIMD substring searches, so clean lines cost next to
+    /// nothing.
+    fn find_triggers(&self, text: &[u8], at: &mut Vec<usize>) {
+        at.clear();
+        at.extend(memmem::find_iter(text, b"\":").filter(|&colon| {
+            self.names_secret(text, colon) || self.names_a_secret_by_value(text, colon)
+        }));
+        if self.format.reads_json() {
+            let mut checked_until = 0;
+            for b in memchr_iter(b'\\', text) {
+                if b < checked_until {
+                    continue;
+                }
+                // `\u0074kn_…`, `https:\/\/…`: the raw text may not even hold the keyword.
+                if matches!(text.get(b + 1), Some(b'u' | b'/')) {
+                    at.push(b);
+                    checked_until = line_around(text, b).end + 1;
+                    continue;
+                }
+                // One trigger per line, and only where some rule may match the decoded text or a
+                // key may name a secret: most escapes (`\n` in a stack trace) need nothing.
+                let line = line_around(text, b);
+                if self.may_match_unescaped(&text[line.clone()]) {
+                    at.push(b);
+                }
+                checked_until = line.end + 1;
+            }
+        }
+        at.sort_unstable();
+        at.dedup();
+    }
+
+    /// Whether some rule may match `line` once its escapes are undone: keywords with quotes
+    /// (`"auth"`, `"d"`) are `\"auth\"` in the raw line. Approximated by dropping backslashes.
+    fn may_match_unescaped(&self, line: &[u8]) -> bool {
+        let unescaped: Vec<u8> = line.iter().copied().filter(|&b| b != b'\\').collect();
+        self.detector.may_match_in(&unescaped)
+    }
+
+    /// Whether the member at `quote` is `"name": "<secret name>"` (or `"key": …`): the
+    /// `{"name": "DB_PASSWORD", "value": …}` pairs of Kubernetes env lists and similar.
+    fn names_a_secret_by_value(&self, text: &[u8], quote: usize) -> bool {
+        let key_end = quote;
+        let is_name_key = [&b"name"[..], b"Name", b"key", b"Key"].iter().any(|k| {
+            text[..key_end].ends_with(k)
+                && text.get(key_end.wrapping_sub(k.len() + 1)) == Some(&b'"')
+        });
+        if !is_name_key {
+            return false;
+        }
+        let rest = &text[quote + 2..];
+        let Some(open) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return false;
+        };
+        if rest[open] != b'"' {
+            return false;
+        }
+        let value = &rest[open + 1..];
+        let end = memchr(b'"', value)
+            .unwrap_or(value.len())
+            .min(crate::format::keys::MAX_KEY_LEN);
+        self.keys.is_secret(&value[..end])
+    }
+
+    /// Whether the key that ends at the quote at `quote` (as in `"key":` or `\"key\":`) names a
+    /// secret. JSON nested in a string nested in a string… escapes its quotes with 1, 3, 7…
+    /// backslashes; all of them are skipped, so a secret-named key triggers at every depth.
+    fn names_secret(&self, text: &[u8], quote: usize) -> bool {
+        let mut end = quote;
+        while end > 0 && text[end - 1] == b'\\' {
+            end -= 1;
+        }
+        if !self.keys.may_end_a_name(&text[end.saturating_sub(3)..end]) {
+            return false;
+        }
+        let from = end.saturating_sub(crate::format::keys::MAX_KEY_LEN + 2);
+        let Some(open) = memrchr(b'"', &text[from..end]) else {
+            return false;
+        };
+        let mut key_start = from + open + 1;
+        // `\"key\"`: the opening quote's backslashes are not part of the key.
+        while key_start < end && text[key_start] == b'\\' {
+            key_start += 1;
+        }
+        self.keys.is_secret(&text[key_start..end])
+    }
+
+    /// The scan of a window of a long line, for the stream's window loop: fills `scanned` with
+    /// the findings that lie before the returned cut. The rest of the window (at least the
+    /// overlap) must be scanned again with what follows, so a secret across the edge is seen
+    /// whole; a match that starts before the cut is kept whole here (its context, `password=`,
+    /// would be gone from the next window), which moves the cut to its end.
+    pub fn scan_window(
+        &self,
+        window: &[u8],
+        scratch: &mut ScanScratch,
+        scanned: &mut Scanned,
+    ) -> usize {
+        self.scan(window, Framing::Window, scratch, scanned);
+        let mut cut = window.len().saturating_sub(self.window_overlap());
+        for m in &scratch.matches {
+            if m.match_start < cut && m.end > cut {
+                cut = cut.max(m.end);
+            }
+        }
+        for f in &scanned.findings {
+            if f.start < cut && f.end > cut {
+                cut = f.end;
+            }
+        }
+        scanned.findings.retain(|f| f.end <= cut);
+        cut
+    }
+
+    /// The ordered half: finds the bodies of private-key blocks in `text` (whole lines, in stream
+    /// order after everything scanned before it), carrying block state in `streams`, and merges
+    /// them into `scanned.findings`.
+    pub fn track_private_keys(&self, text: &[u8], scanned: &mut Scanned, streams: &mut KeyStreams) {
+        if scanned.armour_lines.is_empty() && !streams.any_open() {
+            return;
+        }
+        let before = scanned.findings.len();
+        private_keys::track(
+            self,
+            text,
+            &scanned.armour_lines,
+            streams,
+            &mut scanned.findings,
+        );
+        if scanned.findings.len() > before {
+            sort_and_merge(&mut scanned.findings);
+        }
+    }
+
+    /// The marker id of a finding's kind (a rule's id, or a built-in kind's).
+    pub fn id_of(&self, kind: FindingKind) -> &str {
+        match kind {
+            FindingKind::Rule(i) => &self.detector.rules().rules[i as usize].id,
+            other => other.builtin_id().unwrap_or_default(),
+        }
+    }
+
+    fn is_secret_key(&self, key: &[u8]) -> bool {
+        self.keys.is_secret(key)
+    }
+
+    fn cri_allowed(&self) -> bool {
+        matches!(self.format, Format::Auto | Format::Cri | Format::Rsyslog)
+    }
+}
+
+/// Where a CRI line's message starts, when `line` is one and the format allows it.
+fn message_start(scanner: &Scanner, line: &[u8]) -> Option<cri::CriLine> {
+    if scanner.cri_allowed() {
+        cri::parse(line)
+    } else {
+        None
+    }
+}
+
+/// Whether `text` (a line or a CRI message) is read as JSON in this format.
+fn reads_as_json(scanner: &Scanner, text: &[u8]) -> bool {
+    scanner.format.reads_json() && tokens::looks_like_json(text)
+}
+
+/// A finding of a kind no rule makes over raw `span`.
+fn finding(kind: FindingKind, span: Range<usize>, encoding: Encoding) -> Finding {
+    Finding {
+        kind,
+        start: span.start,
+        end: span.end,
+        encoding,
+        precedence: Precedence::Structural,
+    }
+}
+
+/// The finding of rule match `m` (its secret, at raw `span`).
+fn rule_finding(
+    scanner: &Scanner,
+    m: &RuleMatch,
+    span: Range<usize>,
+    encoding: Encoding,
+) -> Finding {
+    Finding {
+        kind: FindingKind::Rule(m.rule),
+        start: span.start,
+        end: span.end,
+        encoding,
+        precedence: if scanner.detector.is_generic(m.rule) {
+            Precedence::Generic
+        } else {
+            Precedence::Specific
+        },
+    }
+}
+
+/// The line of `text` holding offset `at`, without its newline.
+fn line_around(text: &[u8], at: usize) -> Range<usize> {
+    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+    start..end
+}

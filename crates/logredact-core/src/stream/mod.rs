@@ -1,0 +1,427 @@
+//! Streaming: reads input in large chunks, hands complete lines to the [`Filter`] in batches,
+//! carries partial lines over, cuts over-long lines into overlapping windows, and writes and
+//! flushes output.
+//!
+//! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
+//! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
+//! a line otherwise; hold more than `max_line_bytes` + one read of input in memory; wait for more
+//! input while a complete line is still unwritten.
+//!
+//! Flush policy: every read is followed by a write and a flush of everything it completed. A read
+//! returns as soon as the producer has written anything, so under trickle each line goes out at
+//! once, and under load reads are large and so are writes (one `write` per batch; a batch always
+//! ends on a line boundary, so each line goes out in one piece).
+
+pub mod parallel;
+
+use std::io::{self, ErrorKind, Read, Write};
+
+use memchr::{memchr, memmem, memrchr};
+
+use crate::filter::{Filter, FilterScratch, Outcome};
+use crate::finding::MARKER_OPEN;
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// Default size of one read.
+pub const DEFAULT_READ_BYTES: usize = 256 * 1024;
+/// Default longest line held whole (`--max-line-bytes`).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// Tuning for [`run`].
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    /// Lines longer than this are redacted in windows.
+    pub max_line_bytes: usize,
+    /// Bytes asked for per read.
+    pub read_bytes: usize,
+    /// What becomes of a line longer than `max_line_bytes` in the output.
+    pub long_lines: LongLines,
+    /// Whether more input can be read right now without waiting (see [`stdin_ready`]). While it
+    /// says yes, the stream reads on until a batch holds `read_bytes`: one big batch costs less
+    /// per byte than many pipe-sized ones (64 KiB), and trickling input is never held back.
+    pub more_waiting: fn() -> bool,
+}
+
+/// `--long-lines`: how an over-long line leaves the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LongLines {
+    /// One output line, redacted in overlapping windows.
+    #[default]
+    Window,
+    /// Cut into lines of at most `max_line_bytes` bytes (newline not counted), after redaction,
+    /// never inside a redaction marker or a UTF-8 character: for shippers that split long lines
+    /// at a fixed buffer size anyway (Fluent Bit `exec`'s `Buf_Size`).
+    Split,
+}
+
+/// Smallest `--max-line-bytes` that `--long-lines split` accepts: room for any marker.
+pub const MIN_SPLIT_LINE_BYTES: usize = 128;
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            read_bytes: DEFAULT_READ_BYTES,
+            long_lines: LongLines::Window,
+            more_waiting: || false,
+        }
+    }
+}
+
+/// Whether stdin has input (or its end) ready to read right now: a zero-timeout `poll`.
+pub fn stdin_ready() -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(poll(&mut fds, Some(&now)), Ok(ready) if ready > 0)
+}
+
+/// Where an I/O failure happened: the CLI treats a closed stdout differently from a bad read.
+#[derive(Debug)]
+pub enum StreamError {
+    /// Reading the input failed.
+    Read(io::Error),
+    /// Writing the output failed.
+    Write(io::Error),
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamError::Read(e) => write!(f, "error reading input: {e}"),
+            StreamError::Write(e) => write!(f, "error writing output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+/// Copies `input` to `output`, redacting every line. Returns at end of input, after the last
+/// byte has been written and flushed.
+pub fn run(
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+) -> Result<(), StreamError> {
+    run_until(input, output, filter, options, stats, &Shutdown::never())
+}
+
+/// [`run`], also stopping when `shutdown` is requested: after the batch in hand (and any partial
+/// line already read) is written and flushed.
+pub fn run_until(
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    filter: &Filter,
+    options: StreamOptions,
+    stats: &mut Stats,
+    shutdown: &Shutdown,
+) -> Result<(), StreamError> {
+    let overlap = filter.window_overlap();
+    // Windows must make progress: each emits at least `max_line - overlap` bytes.
+    let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
+    let read_bytes = options.read_bytes.max(1);
+    let mut buf = vec![0u8; max_line + read_bytes];
+    let mut len = 0;
+    // While reading on (see `more_waiting`): where the complete lines in `buf[..len]` end.
+    let mut complete_to = 0;
+    let mut writer = BatchWriter {
+        filter,
+        scratch: filter.scratch(),
+        out: Vec::new(),
+        output,
+        splitter: (options.long_lines == LongLines::Split).then(|| LineSplitter {
+            limit: options.max_line_bytes.max(MIN_SPLIT_LINE_BYTES),
+            column: 0,
+            out: Vec::new(),
+        }),
+        long_line_changed: None,
+    };
+
+    loop {
+        // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
+        stats.report_if_requested();
+        // Idle when every complete line read is written: a held partial line (`buf[..len]`,
+        // no newline) would be dropped on a signal anyway, so it must not delay the exit.
+        shutdown.set_idle(complete_to == 0);
+        let read = read_some(input, &mut buf[len..]);
+        shutdown.set_idle(false);
+        let n = read?;
+        stats.bytes += n as u64;
+        let filled = len + n;
+        if shutdown.requested() {
+            // Write every complete line in hand. A partial line is dropped: the rest of it will
+            // never come, and its cut-off end could hold a secret too short to be recognised.
+            if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
+                writer.lines(&buf[..=nl], stats)?;
+            }
+            return writer.flush();
+        }
+        if n == 0 {
+            if len > 0 {
+                if buf[len - 1] != b'\n' {
+                    stats.lines += 1; // the last line, without a newline
+                }
+                writer.lines(&buf[..len], stats)?;
+            }
+            return writer.flush();
+        }
+        let complete = memrchr(b'\n', &buf[len..filled]).map_or(complete_to, |nl| len + nl + 1);
+        if filled < options.read_bytes && (options.more_waiting)() {
+            (complete_to, len) = (complete, filled);
+            continue;
+        }
+        complete_to = 0;
+        if complete > 0 {
+            writer.lines(&buf[..complete], stats)?;
+            buf.copy_within(complete..filled, 0);
+            len = filled - complete;
+        } else if filled >= max_line {
+            let emitted = writer.window(&buf[..filled], stats)?;
+            buf.copy_within(emitted..filled, 0);
+            len = filled - emitted;
+        } else {
+            len = filled;
+            continue;
+        }
+        writer.flush()?;
+    }
+}
+
+/// The output side of the single-threaded stream: redacts what it is given and writes it,
+/// through the long-line splitter when `--long-lines split` is on.
+struct BatchWriter<'a, 'w> {
+    filter: &'a Filter,
+    scratch: FilterScratch,
+    out: Vec<u8>,
+    output: &'a mut (dyn Write + 'w),
+    splitter: Option<LineSplitter>,
+    /// Set while a long line has been partly written: whether its windows changed it already.
+    long_line_changed: Option<bool>,
+}
+
+impl BatchWriter<'_, '_> {
+    /// Redacts and writes whole lines (the first may end a long line's earlier windows).
+    fn lines(&mut self, batch: &[u8], stats: &mut Stats) -> Result<(), StreamError> {
+        self.out.clear();
+        let outcome = self
+            .filter
+            .process_lines(batch, &mut self.scratch, &mut self.out, stats);
+        let long_line_changed = self.long_line_changed.take();
+        let bytes: &[u8] = match outcome {
+            Outcome::Unchanged => batch,
+            Outcome::Rewritten { first_line_changed } => {
+                if first_line_changed && long_line_changed == Some(true) {
+                    stats.lines_changed -= 1; // counted already with its earlier windows
+                }
+                &self.out
+            }
+        };
+        write_through(self.output, self.splitter.as_mut(), bytes)
+    }
+
+    /// Redacts and writes the front of a long line's window; returns how much of it was used.
+    fn window(&mut self, window: &[u8], stats: &mut Stats) -> Result<usize, StreamError> {
+        self.out.clear();
+        let (emitted, changed) =
+            self.filter
+                .process_window(window, &mut self.scratch, &mut self.out, stats);
+        let before = self.long_line_changed == Some(true);
+        if changed && !before {
+            stats.lines_changed += 1;
+        }
+        self.long_line_changed = Some(before || changed);
+        write_through(self.output, self.splitter.as_mut(), &self.out)?;
+        Ok(emitted)
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        self.output.flush().map_err(StreamError::Write)
+    }
+}
+
+fn write_through(
+    output: &mut dyn Write,
+    splitter: Option<&mut LineSplitter>,
+    bytes: &[u8],
+) -> Result<(), StreamError> {
+    let bytes = match splitter {
+        Some(splitter) => splitter.split(bytes),
+        None => bytes,
+    };
+    output.write_all(bytes).map_err(StreamError::Write)
+}
+
+pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
+    loop {
+        match input.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StreamError::Read(e)),
+        }
+    }
+}
+
+/// Cuts redacted output into lines of at most `limit` bytes (newline not counted). Sees the
+/// output in order, in pieces; a cut never falls inside a marker (markers are written whole
+/// within one piece) or a UTF-8 character.
+struct LineSplitter {
+    limit: usize,
+    /// Bytes of the current output line already written.
+    column: usize,
+    out: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn split(&mut self, bytes: &[u8]) -> &[u8] {
+        self.out.clear();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let line_len = memchr(b'\n', rest).unwrap_or(rest.len());
+            if self.column + line_len <= self.limit {
+                let take = (line_len + 1).min(rest.len());
+                self.out.extend_from_slice(&rest[..take]);
+                self.column = if take > line_len {
+                    0
+                } else {
+                    self.column + take
+                };
+                rest = &rest[take..];
+                continue;
+            }
+            let cut = safe_cut(&rest[..line_len], self.limit - self.column);
+            if cut == 0 && self.column > 0 {
+                // Nothing more fits on this line: start a new one.
+                self.out.push(b'\n');
+                self.column = 0;
+                continue;
+            }
+            // `cut == 0` at a line start only for a marker longer than the limit: keep it whole.
+            let cut = if cut == 0 {
+                marker_end(rest, 0).unwrap_or(1)
+            } else {
+                cut
+            };
+            self.out.extend_from_slice(&rest[..cut]);
+            self.out.push(b'\n');
+            self.column = 0;
+            rest = &rest[cut..];
+        }
+        &self.out
+    }
+}
+
+/// The largest cut `<= want` into `line` (which is longer than `want`) that is neither inside a
+/// redaction marker nor inside a UTF-8 character.
+fn safe_cut(line: &[u8], want: usize) -> usize {
+    let mut cut = want;
+    // A marker is at most a few hundred bytes: look back that far for one that spans the cut.
+    let from = cut.saturating_sub(MIN_SPLIT_LINE_BYTES * 4);
+    // A marker whose opening text itself straddles the cut counts too.
+    let to = (cut + MARKER_OPEN.len()).min(line.len());
+    let last_open_before_cut = memmem::rfind_iter(&line[from..to], MARKER_OPEN)
+        .map(|p| from + p)
+        .find(|&p| p < cut);
+    if let Some(open) = last_open_before_cut {
+        if marker_end(line, open).map_or(true, |end| end > cut) {
+            cut = open;
+        }
+    }
+    while cut > 0 && (line[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    cut
+}
+
+/// Where the marker starting at `open` ends (one past its `]`).
+fn marker_end(line: &[u8], open: usize) -> Option<usize> {
+    memchr(b']', &line[open..]).map(|p| open + p + 1)
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    fn split_all(limit: usize, pieces: &[&[u8]]) -> Vec<u8> {
+        let mut s = LineSplitter {
+            limit,
+            column: 0,
+            out: Vec::new(),
+        };
+        let mut all = Vec::new();
+        for p in pieces {
+            all.extend_from_slice(s.split(p));
+        }
+        all
+    }
+
+    fn max_line(text: &[u8]) -> usize {
+        text.split(|&b| b == b'\n')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn short_lines_pass_unchanged_and_exact_fits_are_not_cut() {
+        let text = [b"a".repeat(128), b"\n".to_vec(), b"b".repeat(10)].concat();
+        assert_eq!(split_all(128, &[&text]), text);
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_the_limit_and_nothing_is_lost() {
+        let text = [b"x".repeat(1000), b"\nshort\n".to_vec(), b"y".repeat(300)].concat();
+        let out = split_all(128, &[&text]);
+        assert!(max_line(&out) <= 128);
+        let joined: Vec<u8> = out.iter().copied().filter(|&b| b != b'\n').collect();
+        let original: Vec<u8> = text.iter().copied().filter(|&b| b != b'\n').collect();
+        assert_eq!(joined, original);
+        assert!(
+            !out.ends_with(b"\n"),
+            "no newline added after a last unterminated line"
+        );
+    }
+
+    #[test]
+    fn a_cut_never_falls_inside_a_marker_or_a_utf8_character() {
+        let marker = b"[REDACTED:some-rule-id]";
+        for offset in 100..128 {
+            let line = [
+                b"a".repeat(offset),
+                marker.to_vec(),
+                "é".repeat(100).into_bytes(),
+            ]
+            .concat();
+            let out = split_all(128, &[&line]);
+            assert!(max_line(&out) <= 128);
+            assert!(
+                out.windows(marker.len()).any(|w| w == marker),
+                "marker cut at offset {offset}"
+            );
+            for piece in out.split(|&b| b == b'\n') {
+                assert!(
+                    std::str::from_utf8(piece).is_ok(),
+                    "UTF-8 cut at offset {offset}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_line_length_carries_over_between_pieces() {
+        let a = b"a".repeat(100);
+        let b = b"b".repeat(100);
+        let out = split_all(128, &[&a, &b, b"\n", &a]);
+        let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].len(), 128);
+        assert_eq!(lines[1].len(), 72);
+        assert_eq!(lines[2], &a[..]);
+    }
+}
