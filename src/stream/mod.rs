@@ -20,6 +20,7 @@ use memchr::{memchr, memmem, memrchr};
 
 use crate::filter::{Filter, FilterScratch, Outcome};
 use crate::finding::MARKER_OPEN;
+use crate::format::{records, Format};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -145,9 +146,18 @@ pub fn run_until(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
+        // Partial records held for the rest of their group are complete lines: a signal must
+        // get them written, so the wait for input must notice it.
+        let holding = complete_to == 0 && memchr(b'\n', &buf[..len]).is_some();
+        if holding && wait_holding(&options, shutdown) == Wait::Stop {
+            // As below: a partial line after the held records is dropped.
+            let end = memrchr(b'\n', &buf[..len]).map_or(0, |nl| nl + 1);
+            writer.lines(&buf[..end], stats)?;
+            return writer.flush();
+        }
         // Idle when every complete line read is written: a held partial line (`buf[..len]`,
         // no newline) would be dropped on a signal anyway, so it must not delay the exit.
-        shutdown.set_idle(complete_to == 0);
+        shutdown.set_idle(complete_to == 0 && !holding);
         let read = read_some(input, &mut buf[len..]);
         shutdown.set_idle(false);
         let n = read?;
@@ -176,10 +186,11 @@ pub fn run_until(
             continue;
         }
         complete_to = 0;
-        if complete > 0 {
-            writer.lines(&buf[..complete], stats)?;
-            buf.copy_within(complete..filled, 0);
-            len = filled - complete;
+        let end = lines_end(&buf[..filled], complete, max_line, filter.format());
+        if end > 0 {
+            writer.lines(&buf[..end], stats)?;
+            buf.copy_within(end..filled, 0);
+            len = filled - end;
         } else if filled >= max_line {
             let emitted = writer.window(&buf[..filled], stats)?;
             buf.copy_within(emitted..filled, 0);
@@ -189,6 +200,64 @@ pub fn run_until(
             continue;
         }
         writer.flush()?;
+    }
+}
+
+/// What [`wait_holding`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Input is ready (or cannot block): read it.
+    Read,
+    /// A termination signal arrived: write what is held and stop.
+    Stop,
+}
+
+/// While partial records wait for the rest of their group, a blocking read must not hide a
+/// signal (a handler that only sets a flag does not interrupt a restarted `read`): on stdin,
+/// wait in short polls that check for a signal between them. Other inputs (files) never block.
+pub(crate) fn wait_holding(options: &StreamOptions, shutdown: &Shutdown) -> Wait {
+    if options.more_waiting as usize != stdin_ready as fn() -> bool as usize {
+        return Wait::Read;
+    }
+    loop {
+        if shutdown.requested() {
+            return Wait::Stop;
+        }
+        if stdin_ready_within(50) {
+            return Wait::Read;
+        }
+    }
+}
+
+/// [`stdin_ready`], waiting up to `millis` for it.
+fn stdin_ready_within(millis: i64) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: 0,
+        tv_nsec: millis * 1_000_000,
+    };
+    // An error (EINTR from a signal) returns at once: the caller checks for the signal.
+    matches!(poll(&mut fds, Some(&timeout)), Ok(ready) if ready > 0)
+}
+
+/// Where the batch of whole lines in `buf[..complete]` should end: before the first runtime
+/// partial record whose group is still open (CRI `P` without its `F`, Docker `log` without its
+/// `\n`), so the group is searched whole once the rest arrives — unless what would stay held
+/// reaches `max_line`: then the open group is cut before its last complete record (searched
+/// with the rest of its group), and a secret across that one cut is searched in pieces. A complete
+/// line that is no partial record is held only behind an open group that comes before it.
+pub(crate) fn lines_end(buf: &[u8], complete: usize, max_line: usize, format: Format) -> usize {
+    let settled = records::open_group_start(&buf[..complete], format).unwrap_or(complete);
+    if buf.len() - settled < max_line || complete == 0 {
+        return settled;
+    }
+    let last = memrchr(b'\n', &buf[..complete - 1]).map_or(0, |p| p + 1);
+    if last > settled {
+        last
+    } else {
+        complete
     }
 }
 

@@ -280,10 +280,27 @@ fn read_batches(
             buf.resize(len + room, 0); // zeroes only memory this buffer never held
         }
         progress.sent.store(seq, Ordering::SeqCst);
+        // Partial records held for the rest of their group must be written on a signal.
+        let holding = complete_to == 0 && memchr::memchr(b'\n', &buf[..len]).is_some();
+        if holding && super::wait_holding(&options, shutdown) == super::Wait::Stop {
+            // A partial line after the held records is dropped, as on any signal.
+            let end = memrchr(b'\n', &buf[..len]).map_or(0, |nl| nl + 1);
+            if jobs
+                .send(Job {
+                    seq,
+                    batch: std::mem::take(&mut buf),
+                    len: end,
+                })
+                .is_err()
+            {
+                return stopped();
+            }
+            return Ok(());
+        }
         // A partial line alone does not count as held: it is dropped on a signal (see Shutdown).
         progress
             .reader_waiting_empty
-            .store(complete_to == 0, Ordering::SeqCst);
+            .store(complete_to == 0 && !holding, Ordering::SeqCst);
         progress.update_idle(shutdown);
         let read = read_some(input, &mut buf[len..len + room]);
         progress.reader_waiting_empty.store(false, Ordering::SeqCst);
@@ -299,6 +316,12 @@ fn read_batches(
             continue;
         }
         complete_to = 0;
+        // At a signal every complete line goes, held partial records too.
+        let complete = if at_end {
+            complete
+        } else {
+            super::lines_end(&buf[..filled], complete, max_line, filter.format())
+        };
         match complete {
             _ if n == 0 && filled > 0 && !shutdown.requested() => {
                 // End of input: everything in hand is the last batch (its last line may lack
