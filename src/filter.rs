@@ -37,6 +37,13 @@ pub struct FilterScratch {
     line: Vec<u8>,
 }
 
+impl FilterScratch {
+    /// The size bound the stream groups runtime partial records by (see `stream::lines_end`).
+    pub fn set_record_bound(&mut self, bound: usize) {
+        self.scan.set_record_bound(bound);
+    }
+}
+
 /// What a batch turned into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -220,7 +227,7 @@ impl Filter {
             );
             let out_start = out.len();
             joined.write_back(batch, &scratch.line, &cuts, &positions, out);
-            let first_line_end = memchr(b'\n', &batch[..]).unwrap_or(batch.len());
+            let first_line_end = memchr(b'\n', batch).unwrap_or(batch.len());
             let first_line_changed = out.get(out_start..out_start + first_line_end + 1)
                 != batch.get(..first_line_end + 1);
             Outcome::Rewritten { first_line_changed }

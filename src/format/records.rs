@@ -50,27 +50,107 @@ pub fn record(line: &[u8], format: Format) -> Option<Record> {
     None
 }
 
-/// The start (first byte of its line) of the earliest record of `text` (whole lines) whose group
-/// is still open at the end of `text`: a partial record not yet followed by the record of its
-/// stream that ends it. `None` when every group is complete.
-pub fn open_group_start(text: &[u8], format: Format) -> Option<usize> {
-    if !reads_records(format) || !may_hold_partials(text, format) {
-        return None;
+/// How records group, line by line: the one rule that both the stream (where a batch may end) and
+/// the scan (which records it joins) follow, so batches cut by different reads join the same
+/// groups. A record joins the open group of its stream (or opens one); a record that is not
+/// partial ends it; and after each line, every group whose span (from its first record's line to
+/// the end of this line) reaches `bound` bytes is closed there, whatever follows.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    format: Format,
+    bound: usize,
+    /// Per stream: the start offset and index of the open group's first line.
+    open: [Option<(usize, usize)>; STREAMS],
+    /// The start of the first line since which some group has been open without a break.
+    span_start: Option<usize>,
+}
+
+/// What [`Grouping::line`] made of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    /// The index of the first line of the group this line belongs to (its own when it opens one).
+    pub group: Option<usize>,
+    /// Whether a group was closed by the size bound after this line.
+    pub bound_hit: bool,
+}
+
+impl Grouping {
+    pub fn new(format: Format, bound: usize) -> Self {
+        Grouping {
+            format,
+            bound,
+            open: [None; STREAMS],
+            span_start: None,
+        }
     }
-    let mut open: [Option<usize>; STREAMS] = [None; STREAMS];
-    let mut start = 0;
-    while start < text.len() {
-        let end = memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
-        if let Some(r) = record(&text[start..end], format) {
-            if r.partial {
-                open[r.stream].get_or_insert(start);
-            } else {
-                open[r.stream] = None;
+
+    /// Places line number `index`, `line_start..next_start` of the text (its record `r`).
+    pub fn line(
+        &mut self,
+        index: usize,
+        r: Option<&Record>,
+        line_start: usize,
+        next_start: usize,
+    ) -> Placed {
+        let mut group = None;
+        if let Some(r) = r {
+            let (_, first) = *self.open[r.stream].get_or_insert((line_start, index));
+            if r.partial || first != index {
+                group = Some(first);
+            }
+            if !r.partial {
+                self.open[r.stream] = None;
             }
         }
-        start = end + 1;
+        let bound_hit = self
+            .open
+            .iter()
+            .flatten()
+            .any(|&(start, _)| next_start - start >= self.bound);
+        if bound_hit {
+            // Every open group is cut here: a batch may end at this line.
+            self.open = [None; STREAMS];
+        }
+        match (self.open.iter().any(Option::is_some), self.span_start) {
+            (false, _) => self.span_start = None,
+            (true, None) => self.span_start = Some(line_start),
+            (true, Some(_)) => {}
+        }
+        Placed { group, bound_hit }
     }
-    open.iter().flatten().min().copied()
+
+    /// Where the groups still open began to overlap: the last point before them at which no
+    /// group was open (groups of different streams may interleave).
+    pub fn open_since(&self) -> Option<usize> {
+        self.span_start
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
+/// Where a batch of the whole lines `text` should end: after the first line at which the size
+/// bound closed the groups, else where the groups still open at the end began (never inside a
+/// group), else at the end.
+pub fn settled_end(text: &[u8], format: Format, bound: usize) -> usize {
+    if !reads_records(format) || !may_hold_partials(text, format) {
+        return text.len();
+    }
+    let mut grouping = Grouping::new(format, bound);
+    let mut start = 0;
+    let mut index = 0;
+    while start < text.len() {
+        let end = memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
+        let next = (end + 1).min(text.len());
+        let r = record(&text[start..end], format);
+        if grouping.line(index, r.as_ref(), start, next).bound_hit {
+            return next;
+        }
+        start = end + 1;
+        index += 1;
+    }
+    grouping.open_since().unwrap_or(text.len())
 }
 
 /// A cheap test: `false` only when `text` surely holds no partial record (a SIMD substring search
@@ -79,8 +159,8 @@ pub fn may_hold_partials(text: &[u8], format: Format) -> bool {
     let cri = matches!(format, Format::Auto | Format::Cri)
         && (memmem::find(text, b" stdout P").is_some()
             || memmem::find(text, b" stderr P").is_some());
-    let docker =
-        matches!(format, Format::Auto | Format::Docker) && memmem::find(text, DOCKER_OPEN).is_some();
+    let docker = matches!(format, Format::Auto | Format::Docker)
+        && memmem::find(text, DOCKER_OPEN).is_some();
     cri || docker
 }
 
@@ -159,11 +239,23 @@ mod tests {
     }
 
     #[test]
-    fn open_groups_are_found_per_stream() {
+    fn open_groups_are_found_per_stream_and_closed_at_the_bound() {
         let t = b"2024-05-01T10:00:00.1Z stdout P a\n2024-05-01T10:00:00.1Z stderr F b\n";
-        assert_eq!(open_group_start(t, Format::Cri), Some(0));
+        assert_eq!(settled_end(t, Format::Cri, 1000), 0);
         let t2 = [&t[..], b"2024-05-01T10:00:00.1Z stdout F c\n"].concat();
-        assert_eq!(open_group_start(&t2, Format::Cri), None);
-        assert_eq!(open_group_start(b"plain\ntext\n", Format::Auto), None);
+        assert_eq!(settled_end(&t2, Format::Cri, 1000), t2.len());
+        assert_eq!(settled_end(b"plain\ntext\n", Format::Auto, 1000), 11);
+        // Bound 60: the group is closed after the second line (68 bytes from its start).
+        assert_eq!(settled_end(&t2, Format::Cri, 60), 68);
+        // A group of another stream that opens inside a group and is still open: the cut is
+        // before both.
+        let t3 = [&t2[..], b"2024-05-01T10:00:00.1Z stderr P d\n"].concat();
+        let t4 = [
+            &t[..],
+            b"2024-05-01T10:00:00.1Z stderr P d\n2024-05-01T10:00:00.1Z stdout F c\n",
+        ]
+        .concat();
+        assert_eq!(settled_end(&t3, Format::Cri, 1000), t2.len());
+        assert_eq!(settled_end(&t4, Format::Cri, 1000), 0);
     }
 }

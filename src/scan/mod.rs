@@ -51,6 +51,15 @@ pub struct ScanScratch {
     tokens: Tokens,
     views: json::Views,
     view_matches: Vec<RuleMatch>,
+    /// The size bound for grouping runtime partial records (see `format::records::Grouping`).
+    record_bound: usize,
+}
+
+impl ScanScratch {
+    /// Sets the bound the stream groups partial records by (no bound by default).
+    pub fn set_record_bound(&mut self, bound: usize) {
+        self.record_bound = bound;
+    }
 }
 
 /// What [`Scanner::scan`] found in a batch: the findings the stateless views give, plus where the
@@ -105,6 +114,7 @@ impl Scanner {
             tokens: Tokens::default(),
             views: json::Views::default(),
             view_matches: Vec::new(),
+            record_bound: usize::MAX,
         }
     }
 
@@ -199,7 +209,7 @@ impl Scanner {
     /// `scanned.joined` is active and the findings are offsets into its text, not the batch.
     pub fn scan_records(&self, batch: &[u8], scratch: &mut ScanScratch, scanned: &mut Scanned) {
         let mut joined = std::mem::take(&mut scanned.joined);
-        if joined.build(batch, self.format) {
+        if joined.build(batch, self.format, scratch.record_bound) {
             self.scan(joined.text(), Framing::Lines, scratch, scanned);
         } else {
             self.scan(batch, Framing::Lines, scratch, scanned);

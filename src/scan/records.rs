@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use memchr::memchr;
 
-use crate::format::records::{self, Record, STREAMS};
+use crate::format::records::{self, Record};
 use crate::format::Format;
 
 /// A batch with its groups of partial records joined (see the module doc).
@@ -56,8 +56,9 @@ impl Joined {
     }
 
     /// Builds the joined view of `batch` (whole lines) when it holds a group of two or more
-    /// records; returns whether it did.
-    pub fn build(&mut self, batch: &[u8], format: Format) -> bool {
+    /// records (grouped by `format::records::Grouping` with the size `bound`); returns whether
+    /// it did.
+    pub fn build(&mut self, batch: &[u8], format: Format, bound: usize) -> bool {
         self.active = false;
         self.text.clear();
         self.lines.clear();
@@ -75,18 +76,15 @@ impl Joined {
             start = end + 1;
         }
         // Group id per line: lines of one group share the index of the group's first line.
+        let mut grouping = records::Grouping::new(format, bound);
         let mut group_of: Vec<Option<usize>> = vec![None; found.len()];
-        let mut open: [Option<usize>; STREAMS] = [None; STREAMS];
         let mut members = vec![0usize; found.len()];
-        for (i, (_, r, _)) in found.iter().enumerate() {
-            let Some(r) = r else { continue };
-            let first = *open[r.stream].get_or_insert(i);
-            if r.partial || first != i {
+        for (i, (line, r, newline)) in found.iter().enumerate() {
+            let next = line.end + usize::from(*newline);
+            let placed = grouping.line(i, r.as_ref(), line.start, next);
+            if let Some(first) = placed.group {
                 group_of[i] = Some(first);
                 members[first] += 1;
-            }
-            if !r.partial {
-                open[r.stream] = None;
             }
         }
         if !members.iter().any(|&m| m >= 2) {
@@ -228,7 +226,7 @@ mod tests {
             2024-05-01T10:00:00.3Z stdout F ef\n\
             tail";
         let mut j = Joined::default();
-        assert!(j.build(batch, Format::Auto));
+        assert!(j.build(batch, Format::Auto, usize::MAX));
         assert_eq!(
             j.text(),
             b"2024-05-01T10:00:00.1Z stdout P abcdef\n2024-05-01T10:00:00.1Z stderr F x\ntail\n"
@@ -242,7 +240,15 @@ mod tests {
     #[test]
     fn no_group_no_view() {
         let mut j = Joined::default();
-        assert!(!j.build(b"2024-05-01T10:00:00.1Z stdout P ab\n", Format::Cri));
-        assert!(!j.build(b"2024-05-01T10:00:00.1Z stdout P ab\n", Format::Text));
+        assert!(!j.build(
+            b"2024-05-01T10:00:00.1Z stdout P ab\n",
+            Format::Cri,
+            usize::MAX
+        ));
+        assert!(!j.build(
+            b"2024-05-01T10:00:00.1Z stdout P ab\n",
+            Format::Text,
+            usize::MAX
+        ));
     }
 }

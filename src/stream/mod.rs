@@ -122,17 +122,21 @@ pub fn run_until(
     stats: &mut Stats,
     shutdown: &Shutdown,
 ) -> Result<(), StreamError> {
-    let overlap = filter.window_overlap();
-    // Windows must make progress: each emits at least `max_line - overlap` bytes.
-    let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
+    let max_line = max_line(filter, &options);
     let read_bytes = options.read_bytes.max(1);
-    let mut buf = vec![0u8; max_line + read_bytes];
+    // Held partial records (less than `max_line`, see `lines_end`) plus a line being read.
+    let mut buf = vec![0u8; 2 * max_line + read_bytes];
     let mut len = 0;
     // While reading on (see `more_waiting`): where the complete lines in `buf[..len]` end.
     let mut complete_to = 0;
+    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
+    // group's end); the rest is a line still being read.
+    let mut held = 0;
+    let mut scratch = filter.scratch();
+    scratch.set_record_bound(max_line);
     let mut writer = BatchWriter {
         filter,
-        scratch: filter.scratch(),
+        scratch,
         out: Vec::new(),
         output,
         splitter: (options.long_lines == LongLines::Split).then(|| LineSplitter {
@@ -148,10 +152,10 @@ pub fn run_until(
         stats.report_if_requested();
         // Partial records held for the rest of their group are complete lines: a signal must
         // get them written, so the wait for input must notice it.
-        let holding = complete_to == 0 && memchr(b'\n', &buf[..len]).is_some();
+        let holding = complete_to == 0 && held > 0;
         if holding && wait_holding(&options, shutdown) == Wait::Stop {
             // As below: a partial line after the held records is dropped.
-            let end = memrchr(b'\n', &buf[..len]).map_or(0, |nl| nl + 1);
+            let end = held;
             writer.lines(&buf[..end], stats)?;
             return writer.flush();
         }
@@ -180,7 +184,8 @@ pub fn run_until(
             }
             return writer.flush();
         }
-        let complete = memrchr(b'\n', &buf[len..filled]).map_or(complete_to, |nl| len + nl + 1);
+        let complete =
+            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
         if filled < options.read_bytes && (options.more_waiting)() {
             (complete_to, len) = (complete, filled);
             continue;
@@ -191,12 +196,15 @@ pub fn run_until(
             writer.lines(&buf[..end], stats)?;
             buf.copy_within(end..filled, 0);
             len = filled - end;
-        } else if filled >= max_line {
+            held = complete - end;
+        } else if complete == 0 && filled >= max_line {
             let emitted = writer.window(&buf[..filled], stats)?;
             buf.copy_within(emitted..filled, 0);
             len = filled - emitted;
+            held = 0;
         } else {
             len = filled;
+            held = complete;
             continue;
         }
         writer.flush()?;
@@ -242,23 +250,27 @@ fn stdin_ready_within(millis: i64) -> bool {
     matches!(poll(&mut fds, Some(&timeout)), Ok(ready) if ready > 0)
 }
 
-/// Where the batch of whole lines in `buf[..complete]` should end: before the first runtime
-/// partial record whose group is still open (CRI `P` without its `F`, Docker `log` without its
-/// `\n`), so the group is searched whole once the rest arrives — unless what would stay held
-/// reaches `max_line`: then the open group is cut before its last complete record (searched
-/// with the rest of its group), and a secret across that one cut is searched in pieces. A complete
-/// line that is no partial record is held only behind an open group that comes before it.
+/// Where the batch of whole lines in `buf[..complete]` (`buf` is everything read) should end.
+/// Runtime partial records are held until their group is complete (CRI `P` until its `F`, Docker
+/// `log` until its `\n`), so the group is searched whole; the grouping rule
+/// (`format::records::Grouping`) closes a group whose span reaches `max_line`, and a line longer
+/// than `max_line` cuts every open group where it starts. Both cuts depend on content alone, so
+/// any pattern of reads (and the parallel stream) joins the same records. A complete line that is
+/// no partial record is held only behind an open group that comes before it.
 pub(crate) fn lines_end(buf: &[u8], complete: usize, max_line: usize, format: Format) -> usize {
-    let settled = records::open_group_start(&buf[..complete], format).unwrap_or(complete);
-    if buf.len() - settled < max_line || complete == 0 {
-        return settled;
+    if buf.len() - complete >= max_line {
+        return complete;
     }
-    let last = memrchr(b'\n', &buf[..complete - 1]).map_or(0, |p| p + 1);
-    if last > settled {
-        last
-    } else {
-        complete
-    }
+    records::settled_end(&buf[..complete], format, max_line)
+}
+
+/// The longest line held whole: `--max-line-bytes`, but windows must make progress (each emits
+/// at least `max_line - overlap` bytes).
+pub(crate) fn max_line(filter: &Filter, options: &StreamOptions) -> usize {
+    options
+        .max_line_bytes
+        .max(4 * filter.window_overlap())
+        .max(4096)
 }
 
 /// The output side of the single-threaded stream: redacts what it is given and writes it,
