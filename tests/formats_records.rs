@@ -294,3 +294,72 @@ fn l5_a_complete_line_is_written_at_once_and_a_partial_record_when_its_end_comes
         assert!(child.wait().expect("wait").success());
     }
 }
+
+#[test]
+fn c4_split_cri_records_stay_cri_records() {
+    // The ADVERSARIAL.md reproducer, and a record long enough to be redacted in windows with a
+    // secret in it.
+    let short = format!(
+        "2024-05-01T10:00:00.123456789Z stdout F {}{}\n",
+        "a".repeat(200),
+        " b".repeat(60)
+    );
+    let long = format!(
+        "2024-05-01T10:00:00.123456789Z stderr F {} token {GHP} {}\n",
+        "c".repeat(30_000),
+        "d ".repeat(20_000)
+    );
+    for engine in engines() {
+        for format in ["cri", "auto"] {
+            for (input, limit) in [(&short, "128"), (&long, "4096")] {
+                let args = [
+                    "--engine",
+                    engine,
+                    "--format",
+                    format,
+                    "--max-line-bytes",
+                    limit,
+                    "--long-lines",
+                    "split",
+                ];
+                let out = filter(&args, &format!("{input}plain\n"));
+                assert!(!out.contains(GHP), "{engine}/{format}");
+                let lines: Vec<&str> = out.lines().collect();
+                assert_eq!(lines.last(), Some(&"plain"));
+                let records = &lines[..lines.len() - 1];
+                assert!(records.len() > 1, "{engine}/{format}: cut");
+                let mut message = String::new();
+                for (i, r) in records.iter().enumerate() {
+                    assert!(
+                        r.len() <= limit.parse::<usize>().unwrap(),
+                        "{engine}/{format}: piece {i} too long"
+                    );
+                    assert_eq!(
+                        r[..38],
+                        input[..38],
+                        "{engine}/{format}: piece {i} envelope"
+                    );
+                    let tag = if i + 1 == records.len() { "F" } else { "P" };
+                    assert_eq!(&r[38..39], tag, "{engine}/{format}: piece {i} tag");
+                    message.push_str(&r[40..]);
+                }
+                let want = input[40..input.len() - 1].replace(GHP, "[REDACTED:github-pat]");
+                assert_eq!(message, want, "{engine}/{format}: the message, whole");
+            }
+        }
+        for format in ["json", "docker"] {
+            let out = run(
+                &[
+                    "--engine",
+                    engine,
+                    "--format",
+                    format,
+                    "--long-lines",
+                    "split",
+                ],
+                short.as_bytes(),
+            );
+            assert_eq!(out.status.code(), Some(2), "{engine}/{format}: usage error");
+        }
+    }
+}
