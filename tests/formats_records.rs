@@ -396,3 +396,46 @@ fn d3_runs_of_a_give_no_candidates() {
         assert_eq!(out, "Bearer [REDACTED:twitter-bearer-token]\n", "{engine}");
     }
 }
+
+/// L5, second reproducer: `filter a b` where `a` lacks its final newline: the two files' lines are
+/// not glued into one line (each file's end is a line end), so no secret is joined in the clear.
+#[test]
+fn l5_filter_never_glues_the_last_line_of_a_file_to_the_next() {
+    let dir = std::env::temp_dir().join(format!("logredact-l5-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("a.log"), "connecting password=").expect("write");
+    std::fs::write(dir.join("b.log"), "Qw3rtyU1op to db\n").expect("write");
+    for engine in engines() {
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .args(["--engine", engine, "filter", "a.log", "b.log"])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{engine}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("password=Qw3rtyU1op"),
+            "{engine}: files glued"
+        );
+        assert_eq!(text.lines().count(), 2, "{engine}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// C6: a second pass over logredact's own output prints exactly what the first printed. Not
+/// fixed: a match cut at one of our markers is checked by the gates (placeholders) after the cut,
+/// so the `****` that vetoed it in the first pass is gone in the second
+/// (`detect::clear_of_markers` runs before `passes_gates`; detection is outside this branch's
+/// files). Run with `--ignored` to see it fail.
+#[test]
+#[ignore = "C6 needs the gates to see a marker-cut match whole (src/detect.rs)"]
+fn c6_a_second_pass_prints_what_the_first_printed() {
+    for engine in engines() {
+        let first = filter(
+            &["--engine", engine],
+            "mysql -phttps://u:p4ssw0rdX@h/****\n",
+        );
+        let second = filter(&["--engine", engine], &first);
+        assert_eq!(second, first, "{engine}");
+    }
+}
