@@ -16,8 +16,11 @@ mod windows;
 
 use std::path::PathBuf;
 
+/// A target's invariants on one input.
+type Check = fn(&[u8]);
+
 /// Every target, with its invariants.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Check)] = &[
     ("attacker", attacker::run),
     ("filter_lines", filter_lines::run),
     ("json_lines", json_lines::run),

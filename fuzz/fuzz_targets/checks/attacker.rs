@@ -49,10 +49,13 @@ const ARMOUR: &[&[u8]] = &[
     b"-----BEGIN PGP PRIVATE KEY BLOCK-----",
 ];
 
-/// (example index, example, its secrets) for every example with a secret that can be told
+/// An example line and its secrets.
+type Example = (String, Vec<Vec<u8>>);
+
+/// (example, its secrets) for every example with a secret that can be told
 /// apart from the rest of its line.
-fn examples() -> &'static [(String, Vec<Vec<u8>>)] {
-    static EXAMPLES: OnceLock<Vec<(String, Vec<Vec<u8>>)>> = OnceLock::new();
+fn examples() -> &'static [Example] {
+    static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
     EXAMPLES.get_or_init(|| {
         let filter = filter(Format::Auto);
         let mut all = Vec::new();

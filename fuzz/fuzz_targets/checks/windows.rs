@@ -13,10 +13,13 @@ const FILLER: &[u8] = b" .-,;|/\t";
 const CONTEXT: &str = ". -;|/ .,";
 const MAX_LINE: usize = 256 * 1024;
 
+/// An example and its secrets.
+type Plant = (Vec<u8>, Vec<Vec<u8>>);
+
 /// (example, its secrets) for every built-in example that is found when standing alone between
 /// spaces and whose secrets appear in no other example.
-fn plants() -> &'static [(Vec<u8>, Vec<Vec<u8>>)] {
-    static PLANTS: OnceLock<Vec<(Vec<u8>, Vec<Vec<u8>>)>> = OnceLock::new();
+fn plants() -> &'static [Plant] {
+    static PLANTS: OnceLock<Vec<Plant>> = OnceLock::new();
     PLANTS.get_or_init(|| {
         let detector = filter(Format::Text).detector();
         let mut scratch = detector.scratch();
