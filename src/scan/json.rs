@@ -112,10 +112,12 @@ impl Views {
             // Detection reads a view line by line, so a decoded string with newlines (a PEM key
             // whose body is one long line, `-----BEGIN…\nMIIB…\n-----END…`) would be read in
             // pieces that no rule matches: the string is also searched as one line, newlines as
-            // blanks (same length, so the same map).
+            // carriage returns (same length, so the same map; `\s` still matches them, while
+            // the secret classes of the key rules, which hold blanks, stop at them and leave the
+            // END line alone).
             let flat: Vec<u8> = view
                 .iter()
-                .map(|&b| if b == b'\n' { b' ' } else { b })
+                .map(|&b| if b == b'\n' { b'\r' } else { b })
                 .collect();
             self.push_one(&flat, map, depth);
         }

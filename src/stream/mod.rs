@@ -4,8 +4,10 @@
 //!
 //! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
 //! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
-//! a line otherwise; hold more than `max_line_bytes` + one read of input in memory; wait for more
-//! input while a complete line is still unwritten.
+//! a line otherwise; hold more than twice `max_line_bytes` + one read of input in memory (partial
+//! records held for their group, less than `max_line_bytes`, and a line being read); wait for
+//! more input while a complete line is still unwritten, except the runtime partial records of a
+//! group that is not complete yet and the lines after them (see `lines_end`).
 //!
 //! Flush policy: every read is followed by a write and a flush of everything it completed. A read
 //! returns as soon as the producer has written anything, so under trickle each line goes out at
