@@ -80,6 +80,14 @@ fn pieces() -> impl Strategy<Value = Vec<u8>> {
         Just(b"MIIEowIBAAKCAQEA7d3kq9ZV3nUo2YtLk8bX0aQm4s1pWc5e6f7g8h9i0j1k2l3m4n5o\n".to_vec()),
         Just(b"-----END RSA PRIVATE KEY-----\n".to_vec()),
         Just(b"{\"password\":\"hunter2\",\"user\":\"bob\"}\n".to_vec()),
+        // Runtime partial records (issue 14, L5): groups are joined across batches' reads.
+        Just(b"2026-11-29T10:00:00Z stdout P token ghp_8SeYgg4RpXjD4YNv\n".to_vec()),
+        Just(b"2026-11-29T10:00:00Z stdout F TP1KwYK9rxiVNk351SdJ done\n".to_vec()),
+        Just(b"2026-11-29T10:00:00Z stderr P -----BEGIN RSA PRI\n".to_vec()),
+        Just(b"2026-11-29T10:00:00Z stderr F VATE KEY-----\n".to_vec()),
+        Just(b"2026-11-29T10:00:00Z stderr F MIIEowIBAAKCAQEA7d3kq9ZV3nUo2YtLk8bX0aQm4s1pWc5e6f7g8h9\n".to_vec()),
+        Just(b"{\"log\":\"token ghp_8SeYgg4RpXjD4YNv\",\"stream\":\"stdout\",\"time\":\"2026-11-29T10:00:00Z\"}\n".to_vec()),
+        Just(b"{\"log\":\"TP1KwYK9rxiVNk351SdJ\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-29T10:00:00Z\"}\n".to_vec()),
         "[a-z =:/.]{0,80}\n".prop_map(String::into_bytes),
         (5000usize..9000).prop_map(|n| {
             let mut v = vec![b'x'; n];
@@ -227,4 +235,28 @@ fn a_private_key_block_across_many_batches_is_hidden_in_order() {
         !String::from_utf8_lossy(&got).contains("b3BlbnNzaC1rZXktdjE"),
         "key body leaked"
     );
+}
+
+/// A token cut by CRI `P`/`F` records arriving in separate small reads is redacted in both
+/// records, the same way with one thread and with several (issue 14, L5).
+#[test]
+fn partial_records_across_reads_are_joined_the_same_way_in_parallel() {
+    let input = b"2026-11-29T10:00:00Z stdout P token ghp_8SeYgg4RpXjD4YNv\n\
+        2026-11-29T10:00:00Z stderr F between\n\
+        2026-11-29T10:00:00Z stdout F TP1KwYK9rxiVNk351SdJ done\n";
+    for read in [7, 64, 4096] {
+        let (expected, _) = single(input, read);
+        let text = String::from_utf8_lossy(&expected);
+        assert!(
+            !text.contains("8SeYgg4RpX") && !text.contains("TP1KwYK9"),
+            "read {read}"
+        );
+        assert_eq!(text.lines().count(), 3, "read {read}");
+        for threads in [2, 3] {
+            assert!(
+                threaded(input, read, threads).0 == expected,
+                "read {read}, {threads} threads"
+            );
+        }
+    }
 }

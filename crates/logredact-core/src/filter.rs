@@ -37,6 +37,13 @@ pub struct FilterScratch {
     line: Vec<u8>,
 }
 
+impl FilterScratch {
+    /// The size bound the stream groups runtime partial records by (see `stream::lines_end`).
+    pub fn set_record_bound(&mut self, bound: usize) {
+        self.scan.set_record_bound(bound);
+    }
+}
+
 /// What a batch turned into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -133,7 +140,7 @@ impl Filter {
 
     /// The stateless half of [`Filter::process_lines`].
     pub fn scan(&self, batch: &[u8], scratch: &mut ScanScratch, scanned: &mut Scanned) {
-        self.scanner.scan(batch, Framing::Lines, scratch, scanned);
+        self.scanner.scan_records(batch, scratch, scanned);
     }
 
     /// Every finding of `batch` (whole lines, in stream order after what `scratch` saw before):
@@ -174,6 +181,9 @@ impl Filter {
         stats: &mut Stats,
     ) -> Outcome {
         stats.lines += memchr_iter(b'\n', batch).count() as u64;
+        if scanned.joined.is_active() {
+            return self.apply_joined(batch, scanned, scratch, out, stats);
+        }
         self.scanner
             .track_private_keys(batch, scanned, &mut scratch.keys);
         let findings = &scanned.findings;
@@ -189,6 +199,46 @@ impl Filter {
         out.reserve(batch.len() + 64 * findings.len());
         self.redactor.apply(batch, findings, out);
         Outcome::Rewritten { first_line_changed }
+    }
+
+    /// [`Filter::apply`] for a batch whose runtime partial records were joined by the scan: the
+    /// private-key state sees each group as the one line it was, and the redacted logical lines go
+    /// back into the records' own framing.
+    fn apply_joined(
+        &self,
+        batch: &[u8],
+        scanned: &mut Scanned,
+        scratch: &mut FilterScratch,
+        out: &mut Vec<u8>,
+        stats: &mut Stats,
+    ) -> Outcome {
+        let joined = std::mem::take(&mut scanned.joined);
+        self.scanner
+            .track_private_keys(joined.text(), scanned, &mut scratch.keys);
+        let outcome = if scanned.findings.is_empty() {
+            Outcome::Unchanged
+        } else {
+            let rule_count = self.detector().rules().rules.len();
+            count(&scanned.findings, joined.text(), rule_count, stats);
+            let (mut cuts, mut positions) = (Vec::new(), Vec::new());
+            joined.cuts(&mut cuts);
+            scratch.line.clear();
+            self.redactor.apply_with_cuts(
+                joined.text(),
+                &scanned.findings,
+                &cuts,
+                &mut scratch.line,
+                &mut positions,
+            );
+            let out_start = out.len();
+            joined.write_back(batch, &scratch.line, &cuts, &positions, out);
+            let first_line_end = memchr(b'\n', batch).unwrap_or(batch.len());
+            let first_line_changed = out.get(out_start..out_start + first_line_end + 1)
+                != batch.get(..first_line_end + 1);
+            Outcome::Rewritten { first_line_changed }
+        };
+        scanned.joined = joined;
+        outcome
     }
 
     /// `--format json`: as [`Filter::apply`], and every line that is not a JSON object is

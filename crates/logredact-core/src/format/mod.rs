@@ -1,7 +1,7 @@
 //! Line structure: where the strings of a line are, never what they mean. CRI records and their
 //! message ([`cri`]), JSON tokens of any document, valid or not, at any depth ([`tokens`]), JSON
 //! string decoding and escaping ([`json`]), the key names that mark a value as secret ([`keys`]),
-//! the shapes of private-key blocks ([`pem`]), and the rsyslog `mmexternal` protocol ([`rsyslog`]).
+//! the shapes of private-key blocks ([`pem`]), runtime partial records ([`records`]), and the rsyslog `mmexternal` protocol ([`rsyslog`]).
 //!
 //! Owns: the syntax of line formats. Must never: search for secrets (that is `scan`'s, over the
 //! views this module describes) or write replacement text (that is `redact`'s).
@@ -10,6 +10,7 @@ pub mod cri;
 pub mod json;
 pub mod keys;
 pub mod pem;
+pub mod records;
 pub mod rsyslog;
 pub mod tokens;
 

@@ -278,6 +278,41 @@ impl Redactor {
         }
         out.extend_from_slice(&text[copied..]);
     }
+
+    /// [`Redactor::apply`], also telling where each offset of `cuts` (sorted) went in the output:
+    /// `positions[i]` (relative to where `out` ended before) for `cuts[i]`. A cut inside a finding
+    /// goes after its replacement, so a replacement is never cut and belongs to the piece in which
+    /// its secret starts.
+    pub fn apply_with_cuts(
+        &self,
+        text: &[u8],
+        findings: &[Finding],
+        cuts: &[usize],
+        out: &mut Vec<u8>,
+        positions: &mut Vec<usize>,
+    ) {
+        positions.clear();
+        let base = out.len();
+        let mut copied = 0;
+        let mut next_cut = 0;
+        for f in findings {
+            while cuts.get(next_cut).is_some_and(|&c| c <= f.start) {
+                positions.push(out.len() - base + cuts[next_cut].saturating_sub(copied));
+                next_cut += 1;
+            }
+            out.extend_from_slice(&text[copied..f.start]);
+            self.write_replacement(f, &text[f.start..f.end], out);
+            copied = f.end;
+            while cuts.get(next_cut).is_some_and(|&c| c <= f.end) {
+                positions.push(out.len() - base);
+                next_cut += 1;
+            }
+        }
+        for &c in &cuts[next_cut..] {
+            positions.push(out.len() - base + c.saturating_sub(copied));
+        }
+        out.extend_from_slice(&text[copied..]);
+    }
 }
 
 const NEEDS_KEY: &str = "needs a key: --hash-key-file FILE or --hash-key-env VAR \

@@ -107,6 +107,23 @@ impl Views {
     }
 
     fn push(&mut self, view: &[u8], map: &Map, depth: u8) {
+        self.push_one(view, map, depth);
+        if memchr::memchr(b'\n', view).is_some() {
+            // Detection reads a view line by line, so a decoded string with newlines (a PEM key
+            // whose body is one long line, `-----BEGIN…\nMIIB…\n-----END…`) would be read in
+            // pieces that no rule matches: the string is also searched as one line, newlines as
+            // carriage returns (same length, so the same map; `\s` still matches them, while
+            // the secret classes of the key rules, which hold blanks, stop at them and leave the
+            // END line alone).
+            let flat: Vec<u8> = view
+                .iter()
+                .map(|&b| if b == b'\n' { b'\r' } else { b })
+                .collect();
+            self.push_one(&flat, map, depth);
+        }
+    }
+
+    fn push_one(&mut self, view: &[u8], map: &Map, depth: u8) {
         for i in 0..view.len() {
             self.starts.push(map.start_of(i));
             self.ends.push(map.end_of(i));

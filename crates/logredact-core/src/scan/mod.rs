@@ -18,6 +18,7 @@
 
 mod json;
 mod private_keys;
+mod records;
 
 use std::ops::Range;
 
@@ -30,6 +31,7 @@ use crate::format::tokens::Tokens;
 use crate::format::{cri, pem, tokens, Format};
 
 pub use private_keys::KeyStreams;
+pub use records::Joined;
 
 /// Margin added to the longest possible match when sizing window overlaps.
 const OVERLAP_MARGIN: usize = 256;
@@ -49,6 +51,15 @@ pub struct ScanScratch {
     tokens: Tokens,
     views: json::Views,
     view_matches: Vec<RuleMatch>,
+    /// The size bound for grouping runtime partial records (see `format::records::Grouping`).
+    record_bound: usize,
+}
+
+impl ScanScratch {
+    /// Sets the bound the stream groups partial records by (no bound by default).
+    pub fn set_record_bound(&mut self, bound: usize) {
+        self.record_bound = bound;
+    }
 }
 
 /// What [`Scanner::scan`] found in a batch: the findings the stateless views give, plus where the
@@ -59,6 +70,9 @@ pub struct Scanned {
     pub findings: Vec<Finding>,
     /// Start offsets of lines that may open a private-key block.
     armour_lines: Vec<usize>,
+    /// When the batch holds runtime partial records: the view with each group joined, which the
+    /// findings (and armour lines) are offsets into (see [`Scanner::scan_records`]).
+    pub joined: Joined,
 }
 
 /// How the text handed to a scan is framed.
@@ -106,6 +120,7 @@ impl Scanner {
             tokens: Tokens::default(),
             views: json::Views::default(),
             view_matches: Vec::new(),
+            record_bound: usize::MAX,
         }
     }
 
@@ -126,6 +141,7 @@ impl Scanner {
     ) {
         scanned.findings.clear();
         scanned.armour_lines.clear();
+        scanned.joined.deactivate();
         scratch.matches.clear();
         self.detector
             .find(text, &mut scratch.detect, &mut scratch.matches);
@@ -191,6 +207,20 @@ impl Scanner {
             }
         }
         sort_and_merge(&mut scanned.findings);
+    }
+
+    /// [`Scanner::scan`] of a batch of whole lines in which runtime partial records (CRI `P`,
+    /// Docker `log` without its `\n`) are joined with the records that continue them, so a
+    /// secret the runtime cut is searched whole. When the batch holds such a group,
+    /// `scanned.joined` is active and the findings are offsets into its text, not the batch.
+    pub fn scan_records(&self, batch: &[u8], scratch: &mut ScanScratch, scanned: &mut Scanned) {
+        let mut joined = std::mem::take(&mut scanned.joined);
+        if joined.build(batch, self.format, scratch.record_bound) {
+            self.scan(joined.text(), Framing::Lines, scratch, scanned);
+        } else {
+            self.scan(batch, Framing::Lines, scratch, scanned);
+        }
+        scanned.joined = joined;
     }
 
     /// Offsets of what calls for a structured look even without a rule match: a secret-named

@@ -158,11 +158,22 @@ fn json_values(
 ) {
     tokens.read(doc);
     let docker = docker_streams(doc, tokens);
+    // A Docker record: `log` and `time` members at the top, whatever `log` holds.
+    let top_key = |name: &[u8]| {
+        tokens.tokens.iter().any(|t| {
+            t.role == Role::Key && t.container == Some(0) && doc[t.content.clone()] == *name
+        })
+    };
+    let is_docker = top_key(b"log") && top_key(b"time");
     let has_armour = pem::may_open(doc);
     let map = Map::Offset(base);
     let (mut decoded, mut local) = (Vec::new(), Vec::new());
     for (i, t) in tokens.tokens.iter().enumerate() {
         if t.role == Role::Key || !matches!(t.kind, TokenKind::String { .. }) {
+            continue;
+        }
+        // A Docker record's envelope (`time`, `stream`) is never searched nor changed.
+        if is_docker && is_envelope(doc, tokens, t) {
             continue;
         }
         let state = match docker {
@@ -200,6 +211,17 @@ fn json_values(
             piece_start = piece_end + 1;
         }
     }
+}
+
+/// Whether `t` is a top-level member value under a Docker envelope key.
+fn is_envelope(doc: &[u8], tokens: &Tokens, t: &crate::format::tokens::Token) -> bool {
+    let Role::MemberValue { key } = t.role else {
+        return false;
+    };
+    t.container == Some(0)
+        && crate::format::DOCKER_ENVELOPE_KEYS
+            .iter()
+            .any(|k| doc[tokens.tokens[key as usize].content.clone()] == *k.as_bytes())
 }
 
 /// For a Docker json-file record: the index of its `log` token and its stream (0 stdout,

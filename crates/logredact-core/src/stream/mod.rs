@@ -4,8 +4,10 @@
 //!
 //! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
 //! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
-//! a line otherwise; hold more than `max_line_bytes` + one read of input in memory; wait for more
-//! input while a complete line is still unwritten.
+//! a line otherwise; hold more than twice `max_line_bytes` + one read of input in memory (partial
+//! records held for their group, less than `max_line_bytes`, and a line being read); wait for
+//! more input while a complete line is still unwritten, except the runtime partial records of a
+//! group that is not complete yet and the lines after them (see `lines_end`).
 //!
 //! Flush policy: every read is followed by a write and a flush of everything it completed. A read
 //! returns as soon as the producer has written anything, so under trickle each line goes out at
@@ -20,6 +22,8 @@ use memchr::{memchr, memmem, memrchr};
 
 use crate::filter::{Filter, FilterScratch, Outcome};
 use crate::finding::MARKER_OPEN;
+use crate::format::cri;
+use crate::format::{records, Format};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -123,23 +127,29 @@ pub fn run_until(
     stats: &mut Stats,
     shutdown: &Shutdown,
 ) -> Result<(), StreamError> {
-    let overlap = filter.window_overlap();
-    // Windows must make progress: each emits at least `max_line - overlap` bytes.
-    let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
+    let max_line = max_line(filter, &options);
     let read_bytes = options.read_bytes.max(1);
-    let mut buf = vec![0u8; max_line + read_bytes];
+    // Held partial records (less than `max_line`, see `lines_end`) plus a line being read.
+    let mut buf = vec![0u8; 2 * max_line + read_bytes];
     let mut len = 0;
     // While reading on (see `more_waiting`): where the complete lines in `buf[..len]` end.
     let mut complete_to = 0;
+    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
+    // group's end); the rest is a line still being read.
+    let mut held = 0;
+    let mut scratch = filter.scratch();
+    scratch.set_record_bound(max_line);
     let mut writer = BatchWriter {
         filter,
-        scratch: filter.scratch(),
+        scratch,
         out: Vec::new(),
         output,
-        splitter: (options.long_lines == LongLines::Split).then(|| LineSplitter {
-            limit: options.max_line_bytes.max(MIN_SPLIT_LINE_BYTES),
-            column: 0,
-            out: Vec::new(),
+        splitter: (options.long_lines == LongLines::Split).then(|| {
+            let cri_records = matches!(filter.format(), Format::Cri | Format::Auto);
+            LineSplitter::new(
+                options.max_line_bytes.max(MIN_SPLIT_LINE_BYTES),
+                cri_records,
+            )
         }),
         long_line_changed: None,
     };
@@ -147,9 +157,18 @@ pub fn run_until(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
+        // Partial records held for the rest of their group are complete lines: a signal must
+        // get them written, so the wait for input must notice it.
+        let holding = complete_to == 0 && held > 0;
+        if holding && wait_holding(&options, shutdown) == Wait::Stop {
+            // As below: a partial line after the held records is dropped.
+            let end = held;
+            writer.lines(&buf[..end], stats)?;
+            return writer.finish();
+        }
         // Idle when every complete line read is written: a held partial line (`buf[..len]`,
         // no newline) would be dropped on a signal anyway, so it must not delay the exit.
-        shutdown.set_idle(complete_to == 0);
+        shutdown.set_idle(complete_to == 0 && !holding);
         let read = read_some(input, &mut buf[len..]);
         shutdown.set_idle(false);
         let n = read?;
@@ -161,7 +180,7 @@ pub fn run_until(
             if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
                 writer.lines(&buf[..=nl], stats)?;
             }
-            return writer.flush();
+            return writer.finish();
         }
         if n == 0 {
             if len > 0 {
@@ -170,28 +189,95 @@ pub fn run_until(
                 }
                 writer.lines(&buf[..len], stats)?;
             }
-            return writer.flush();
+            return writer.finish();
         }
-        let complete = memrchr(b'\n', &buf[len..filled]).map_or(complete_to, |nl| len + nl + 1);
+        let complete =
+            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
         if filled < options.read_bytes && (options.more_waiting)() {
             (complete_to, len) = (complete, filled);
             continue;
         }
         complete_to = 0;
-        if complete > 0 {
-            writer.lines(&buf[..complete], stats)?;
-            buf.copy_within(complete..filled, 0);
-            len = filled - complete;
-        } else if filled >= max_line {
+        let end = lines_end(&buf[..filled], complete, max_line, filter.format());
+        if end > 0 {
+            writer.lines(&buf[..end], stats)?;
+            buf.copy_within(end..filled, 0);
+            len = filled - end;
+            held = complete - end;
+        } else if complete == 0 && filled >= max_line {
             let emitted = writer.window(&buf[..filled], stats)?;
             buf.copy_within(emitted..filled, 0);
             len = filled - emitted;
+            held = 0;
         } else {
             len = filled;
+            held = complete;
             continue;
         }
         writer.flush()?;
     }
+}
+
+/// What [`wait_holding`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Input is ready (or cannot block): read it.
+    Read,
+    /// A termination signal arrived: write what is held and stop.
+    Stop,
+}
+
+/// While partial records wait for the rest of their group, a blocking read must not hide a
+/// signal (a handler that only sets a flag does not interrupt a restarted `read`): on stdin,
+/// wait in short polls that check for a signal between them. Other inputs (files) never block.
+pub(crate) fn wait_holding(options: &StreamOptions, shutdown: &Shutdown) -> Wait {
+    if options.more_waiting as usize != stdin_ready as fn() -> bool as usize {
+        return Wait::Read;
+    }
+    loop {
+        if shutdown.requested() {
+            return Wait::Stop;
+        }
+        if stdin_ready_within(50) {
+            return Wait::Read;
+        }
+    }
+}
+
+/// [`stdin_ready`], waiting up to `millis` for it.
+fn stdin_ready_within(millis: i64) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: 0,
+        tv_nsec: millis * 1_000_000,
+    };
+    // An error (EINTR from a signal) returns at once: the caller checks for the signal.
+    matches!(poll(&mut fds, Some(&timeout)), Ok(ready) if ready > 0)
+}
+
+/// Where the batch of whole lines in `buf[..complete]` (`buf` is everything read) should end.
+/// Runtime partial records are held until their group is complete (CRI `P` until its `F`, Docker
+/// `log` until its `\n`), so the group is searched whole; the grouping rule
+/// (`format::records::Grouping`) closes a group whose span reaches `max_line`, and a line longer
+/// than `max_line` cuts every open group where it starts. Both cuts depend on content alone, so
+/// any pattern of reads (and the parallel stream) joins the same records. A complete line that is
+/// no partial record is held only behind an open group that comes before it.
+pub(crate) fn lines_end(buf: &[u8], complete: usize, max_line: usize, format: Format) -> usize {
+    if buf.len() - complete >= max_line {
+        return complete;
+    }
+    records::settled_end(&buf[..complete], format, max_line)
+}
+
+/// The longest line held whole: `--max-line-bytes`, but windows must make progress (each emits
+/// at least `max_line - overlap` bytes).
+pub(crate) fn max_line(filter: &Filter, options: &StreamOptions) -> usize {
+    options
+        .max_line_bytes
+        .max(4 * filter.window_overlap())
+        .max(4096)
 }
 
 /// The output side of the single-threaded stream: redacts what it is given and writes it,
@@ -244,6 +330,15 @@ impl BatchWriter<'_, '_> {
     fn flush(&mut self) -> Result<(), StreamError> {
         self.output.flush().map_err(StreamError::Write)
     }
+
+    /// The end of the stream: writes what the splitter holds of a last line, and flushes.
+    fn finish(&mut self) -> Result<(), StreamError> {
+        if let Some(splitter) = self.splitter.as_mut() {
+            let held = splitter.finish();
+            self.output.write_all(held).map_err(StreamError::Write)?;
+        }
+        self.flush()
+    }
 }
 
 fn write_through(
@@ -270,32 +365,149 @@ pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, S
 
 /// Cuts redacted output into lines of at most `limit` bytes (newline not counted). Sees the
 /// output in order, in pieces; a cut never falls inside a marker (markers are written whole
-/// within one piece) or a UTF-8 character.
+/// within one piece) or a UTF-8 character. A CRI record (with `--format cri` or `auto`) is cut
+/// into CRI records: every piece gets the record's time and stream, the pieces before the last
+/// are `P` records and the last keeps the record's own tag (issue 14, C4); to know which piece is
+/// the last, up to `limit` bytes of such a line are held until the next cut or its end.
 struct LineSplitter {
     limit: usize,
-    /// Bytes of the current output line already written.
+    /// Bytes of the current output line already written (plain lines).
     column: usize,
+    /// Whether CRI records are cut as CRI records.
+    cri_records: bool,
+    /// What the current line is; `None` until its first bytes (`head`) tell.
+    line: Option<SplitLine>,
+    head: Vec<u8>,
     out: Vec<u8>,
 }
 
+/// Enough of a line's first bytes to hold any CRI envelope (a 40-byte time at most).
+const SPLIT_HEAD_BYTES: usize = 64;
+
+/// The line being cut.
+enum SplitLine {
+    Plain,
+    /// A CRI record: `pending` (the piece not yet written, starting with the envelope) and the
+    /// envelope's shape.
+    Cri {
+        pending: Vec<u8>,
+        /// Offset of the tag (`P`/`F`) in every piece.
+        tag_at: usize,
+        /// The record's own tag, for its last piece.
+        tag: u8,
+    },
+}
+
 impl LineSplitter {
+    fn new(limit: usize, cri_records: bool) -> Self {
+        LineSplitter {
+            limit,
+            column: 0,
+            cri_records,
+            line: None,
+            head: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
     fn split(&mut self, bytes: &[u8]) -> &[u8] {
         self.out.clear();
         let mut rest = bytes;
         while !rest.is_empty() {
-            let line_len = memchr(b'\n', rest).unwrap_or(rest.len());
-            if self.column + line_len <= self.limit {
-                let take = (line_len + 1).min(rest.len());
-                self.out.extend_from_slice(&rest[..take]);
-                self.column = if take > line_len {
-                    0
-                } else {
-                    self.column + take
-                };
-                rest = &rest[take..];
-                continue;
+            let newline = memchr(b'\n', rest);
+            let segment = &rest[..newline.unwrap_or(rest.len())];
+            let mut head = Vec::new();
+            let mut piece = segment;
+            if self.line.is_none() {
+                // The envelope must be seen whole to tell a CRI record: a line's first bytes
+                // are held until there are enough of them or the line ends.
+                self.head.extend_from_slice(segment);
+                if newline.is_none() && self.head.len() < SPLIT_HEAD_BYTES {
+                    break;
+                }
+                head = std::mem::take(&mut self.head);
+                self.line = Some(self.start_line(&head));
+                piece = &head;
             }
-            let cut = safe_cut(&rest[..line_len], self.limit - self.column);
+            match &mut self.line {
+                Some(SplitLine::Cri {
+                    pending, tag_at, ..
+                }) => {
+                    pending.extend_from_slice(piece);
+                    cut_cri(pending, *tag_at, self.limit, &mut self.out);
+                }
+                _ => self.plain(piece),
+            }
+            drop(head);
+            if newline.is_some() {
+                self.end_line();
+            }
+            rest = &rest[(segment.len() + 1).min(rest.len())..];
+        }
+        &self.out
+    }
+
+    /// What the line starting with `segment` is.
+    fn start_line(&self, segment: &[u8]) -> SplitLine {
+        let record = self.cri_records.then(|| cri::parse(segment)).flatten();
+        match record {
+            // `message_start` is the tag's offset + 2 when the record has a message.
+            Some(r) if r.message_start >= 2 && segment.get(r.message_start - 1) == Some(&b' ') => {
+                let tag_at = r.message_start - 2;
+                SplitLine::Cri {
+                    pending: Vec::new(),
+                    tag_at,
+                    tag: segment[tag_at],
+                }
+            }
+            _ => SplitLine::Plain,
+        }
+    }
+
+    /// Ends the current line: its held piece goes out with the record's own tag.
+    fn end_line(&mut self) {
+        if let Some(SplitLine::Cri {
+            pending,
+            tag_at,
+            tag,
+        }) = &mut self.line
+        {
+            pending[*tag_at] = *tag;
+            self.out.extend_from_slice(pending);
+        }
+        self.out.push(b'\n');
+        self.column = 0;
+        self.line = None;
+    }
+
+    /// Writes what is held of a last line without newline (end of input).
+    fn finish(&mut self) -> &[u8] {
+        self.out.clear();
+        if self.line.is_none() {
+            let head = std::mem::take(&mut self.head);
+            self.line = Some(self.start_line(&head));
+            match &mut self.line {
+                Some(SplitLine::Cri { pending, .. }) => pending.extend_from_slice(&head),
+                _ => self.plain(&head),
+            }
+        }
+        if let Some(SplitLine::Cri {
+            mut pending,
+            tag_at,
+            tag,
+        }) = self.line.take()
+        {
+            pending[tag_at] = tag;
+            self.out.extend_from_slice(&pending);
+        }
+        &self.out
+    }
+
+    /// A piece of a plain line (no newline in it).
+    fn plain(&mut self, segment: &[u8]) {
+        let mut rest = segment;
+        while self.column + rest.len() > self.limit {
+            let cut = safe_cut(rest, self.limit - self.column);
             if cut == 0 && self.column > 0 {
                 // Nothing more fits on this line: start a new one.
                 self.out.push(b'\n');
@@ -304,16 +516,44 @@ impl LineSplitter {
             }
             // `cut == 0` at a line start only for a marker longer than the limit: keep it whole.
             let cut = if cut == 0 {
-                marker_end(rest, 0).unwrap_or(1)
+                marker_end(rest, 0).unwrap_or(1).min(rest.len())
             } else {
                 cut
             };
             self.out.extend_from_slice(&rest[..cut]);
+            rest = &rest[cut..];
+            if rest.is_empty() {
+                self.column += cut;
+                return;
+            }
             self.out.push(b'\n');
             self.column = 0;
-            rest = &rest[cut..];
         }
-        &self.out
+        self.out.extend_from_slice(rest);
+        self.column += rest.len();
+    }
+}
+
+/// Writes `P` records of at most `limit` bytes from the front of `pending` (a CRI record's piece,
+/// envelope first) while more than `limit` bytes are held; what stays is the next piece, under the
+/// same envelope.
+fn cut_cri(pending: &mut Vec<u8>, tag_at: usize, limit: usize, out: &mut Vec<u8>) {
+    let message_start = tag_at + 2;
+    while pending.len() > limit {
+        let mut cut = safe_cut(pending, limit);
+        if cut <= message_start {
+            // A marker longer than the room after the envelope: keep it whole.
+            cut = marker_end(pending, message_start)
+                .unwrap_or(message_start + 1)
+                .min(pending.len());
+        }
+        if cut >= pending.len() {
+            return;
+        }
+        pending[tag_at] = b'P';
+        out.extend_from_slice(&pending[..cut]);
+        out.push(b'\n');
+        pending.drain(message_start..cut);
     }
 }
 
@@ -349,15 +589,16 @@ mod split_tests {
     use super::*;
 
     fn split_all(limit: usize, pieces: &[&[u8]]) -> Vec<u8> {
-        let mut s = LineSplitter {
-            limit,
-            column: 0,
-            out: Vec::new(),
-        };
+        split_with(limit, false, pieces)
+    }
+
+    fn split_with(limit: usize, cri_records: bool, pieces: &[&[u8]]) -> Vec<u8> {
+        let mut s = LineSplitter::new(limit, cri_records);
         let mut all = Vec::new();
         for p in pieces {
             all.extend_from_slice(s.split(p));
         }
+        all.extend_from_slice(s.finish());
         all
     }
 
@@ -423,5 +664,53 @@ mod split_tests {
         assert_eq!(lines[0].len(), 128);
         assert_eq!(lines[1].len(), 72);
         assert_eq!(lines[2], &a[..]);
+    }
+
+    #[test]
+    fn cri_records_are_cut_into_cri_records() {
+        let env = b"2024-05-01T10:00:00.123456789Z stdout F ";
+        let line = [
+            &env[..],
+            &b"a".repeat(300),
+            b" [REDACTED:some-rule-id] ",
+            &b"b".repeat(60),
+        ]
+        .concat();
+        for chunk in [7, 100, 1000] {
+            let pieces: Vec<&[u8]> = line.chunks(chunk).chain([&b"\n"[..]]).collect();
+            let out = split_with(128, true, &pieces);
+            let records: Vec<&[u8]> = out
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert!(records.len() >= 4, "chunk {chunk}");
+            let mut message = Vec::new();
+            for (i, r) in records.iter().enumerate() {
+                assert!(r.len() <= 128, "chunk {chunk}: record {i} too long");
+                let parsed = cri::parse(r).expect("every piece is a CRI record");
+                assert_eq!(&r[..31], &env[..31], "time and stream kept");
+                let last = i + 1 == records.len();
+                assert_eq!(
+                    parsed.partial, !last,
+                    "chunk {chunk}: P until the last piece, then F"
+                );
+                message.extend_from_slice(&r[parsed.message_start..]);
+            }
+            assert_eq!(message, line[env.len()..], "chunk {chunk}: nothing lost");
+            assert!(out.windows(23).any(|w| w == b"[REDACTED:some-rule-id]"));
+        }
+        // A P record stays P in every piece; a short record is not touched.
+        let p = [
+            &b"2024-05-01T10:00:00Z stderr P "[..],
+            &b"c".repeat(200),
+            b"\nshort\n",
+        ]
+        .concat();
+        let out = split_with(128, true, &[&p]);
+        assert!(out
+            .split(|&b| b == b'\n')
+            .filter(|l| l.len() > 5)
+            .all(|r| cri::parse(r).is_some_and(|c| c.partial)));
+        assert!(out.ends_with(b"\nshort\n"));
     }
 }

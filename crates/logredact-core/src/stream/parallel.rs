@@ -88,6 +88,8 @@ pub fn run<W: Write + Send>(
         return super::run_until(input, &mut output, filter, options, stats, shutdown);
     }
     let threads = threads.max(1);
+    // The bound the reader groups partial records by (see `super::lines_end`).
+    let record_bound = super::max_line(filter, &options);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
@@ -100,7 +102,7 @@ pub fn run<W: Write + Send>(
         for _ in 0..threads {
             let job_rx = Arc::clone(&job_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || scan_jobs(filter, &job_rx, &done_tx));
+            scope.spawn(move || scan_jobs(filter, record_bound, &job_rx, &done_tx));
         }
         // Only the workers may hold the job receiver: when they stop (the writer failed), the
         // reader's next send must fail instead of blocking forever.
@@ -145,8 +147,14 @@ pub fn run<W: Write + Send>(
     })
 }
 
-fn scan_jobs(filter: &Filter, jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>) {
+fn scan_jobs(
+    filter: &Filter,
+    record_bound: usize,
+    jobs: &Mutex<Receiver<Job>>,
+    done: &SyncSender<Done>,
+) {
     let mut scratch = filter.scan_scratch();
+    scratch.set_record_bound(record_bound);
     loop {
         // The lock is held only to take one job, never while scanning.
         let job = match jobs.lock() {
@@ -254,11 +262,11 @@ fn read_batches(
         done,
         mut free,
     } = channels;
-    let overlap = filter.window_overlap();
-    let max_line = options.max_line_bytes.max(4 * overlap).max(4096);
+    let max_line = super::max_line(filter, &options);
     let read_bytes = options.read_bytes.max(1);
     let mut window_scratch = filter.scratch();
     let mut inline_scratch = filter.scan_scratch();
+    inline_scratch.set_record_bound(max_line);
     let mut seq = 0u64;
     // A send fails only when the writer stopped (its error is what the caller reports).
     let stopped = || Ok(());
@@ -269,6 +277,9 @@ fn read_batches(
     // While reading on (see `StreamOptions::more_waiting`): where the complete lines in
     // `buf[..len]` end.
     let mut complete_to = 0;
+    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
+    // group's end); the rest is a line still being read.
+    let mut held = 0;
     loop {
         // Reading on with complete lines in hand: only up to `read_bytes` in all, so batch
         // buffers (the pool's unit of memory) stay at `read_bytes` plus a partial line.
@@ -280,10 +291,27 @@ fn read_batches(
             buf.resize(len + room, 0); // zeroes only memory this buffer never held
         }
         progress.sent.store(seq, Ordering::SeqCst);
+        // Partial records held for the rest of their group must be written on a signal.
+        let holding = complete_to == 0 && held > 0;
+        if holding && super::wait_holding(&options, shutdown) == super::Wait::Stop {
+            // A partial line after the held records is dropped, as on any signal.
+            let end = held;
+            if jobs
+                .send(Job {
+                    seq,
+                    batch: std::mem::take(&mut buf),
+                    len: end,
+                })
+                .is_err()
+            {
+                return stopped();
+            }
+            return Ok(());
+        }
         // A partial line alone does not count as held: it is dropped on a signal (see Shutdown).
         progress
             .reader_waiting_empty
-            .store(complete_to == 0, Ordering::SeqCst);
+            .store(complete_to == 0 && !holding, Ordering::SeqCst);
         progress.update_idle(shutdown);
         let read = read_some(input, &mut buf[len..len + room]);
         progress.reader_waiting_empty.store(false, Ordering::SeqCst);
@@ -293,12 +321,20 @@ fn read_batches(
         progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         let filled = len + n;
         let at_end = n == 0 || shutdown.requested();
-        let complete = memrchr(b'\n', &buf[len..filled]).map_or(complete_to, |nl| len + nl + 1);
+        let complete =
+            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
         if !at_end && filled < read_bytes && (options.more_waiting)() {
             (complete_to, len) = (complete, filled);
             continue;
         }
         complete_to = 0;
+        // At a signal every complete line goes, held partial records too.
+        let whole = complete;
+        let complete = if at_end {
+            complete
+        } else {
+            super::lines_end(&buf[..filled], complete, max_line, filter.format())
+        };
         match complete {
             _ if n == 0 && filled > 0 && !shutdown.requested() => {
                 // End of input: everything in hand is the last batch (its last line may lack
@@ -324,6 +360,7 @@ fn read_batches(
                     return stopped();
                 };
                 len = filled - end;
+                held = whole - end;
                 if next.len() < len {
                     next.resize(len, 0);
                 }
@@ -346,7 +383,7 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            _ if filled >= max_line => {
+            _ if whole == 0 && filled >= max_line => {
                 // A recycled buffer: every buffer the writer frees must be taken again here, or
                 // the free list would grow by one window per window.
                 let Some(mut out) = free.take(filled) else {
@@ -362,6 +399,7 @@ fn read_batches(
                 );
                 buf.copy_within(emitted..filled, 0);
                 len = filled - emitted;
+                held = 0;
                 let piece = Piece::Rendered(window_stats);
                 if done
                     .send(Done {
@@ -376,7 +414,10 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            _ => len = filled,
+            _ => {
+                len = filled;
+                held = whole;
+            }
         }
         if at_end {
             // A partial line in hand at a signal is dropped, as in the single-threaded stream.

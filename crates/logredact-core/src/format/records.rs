@@ -1,0 +1,263 @@
+//! Runtime partial records: a container runtime cuts one long line of a container's output into
+//! several records. CRI (`<time> <stdout|stderr> P <piece>` … `F <last piece>`) and Docker json-file
+//! (a record whose `log` does not end in `\n` is continued by the next record of the same
+//! `stream`, every 16 KiB).
+//!
+//! Owns: recognising such records (stream, where the message is, whether it is partial) and where
+//! the records of a group (partial records of one stream and the record that ends them) begin.
+//! Must never: decide what is secret, or change a record's envelope.
+
+use std::ops::Range;
+
+use memchr::{memchr, memchr2, memmem};
+
+use super::{cri, Format};
+
+/// Number of record streams: CRI stdout, CRI stderr, Docker stdout, Docker stderr.
+pub const STREAMS: usize = 4;
+
+/// A runtime record recognised on a line (without its newline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Which stream (`0..STREAMS`): records continue only records of the same stream.
+    pub stream: usize,
+    /// The message bytes: the CRI message, or the raw (escaped) content of Docker's `log` string.
+    pub message: Range<usize>,
+    /// Whether the next record of the same stream continues this one.
+    pub partial: bool,
+}
+
+/// Whether `format` reads runtime records (and so reassembles partial ones).
+pub fn reads_records(format: Format) -> bool {
+    matches!(format, Format::Auto | Format::Cri | Format::Docker)
+}
+
+/// The record on `line`, when `format` reads that kind of record.
+pub fn record(line: &[u8], format: Format) -> Option<Record> {
+    if matches!(format, Format::Auto | Format::Cri) {
+        if let Some(c) = cri::parse(line) {
+            let stream = usize::from(line[..c.message_start].windows(8).any(|w| w == b" stderr "));
+            return Some(Record {
+                stream,
+                message: c.message_start..line.len(),
+                partial: c.partial,
+            });
+        }
+    }
+    if matches!(format, Format::Auto | Format::Docker) {
+        return docker(line);
+    }
+    None
+}
+
+/// How records group, line by line: the one rule that both the stream (where a batch may end) and
+/// the scan (which records it joins) follow, so batches cut by different reads join the same
+/// groups. A record joins the open group of its stream (or opens one); a record that is not
+/// partial ends it; and after each line, every group whose span (from its first record's line to
+/// the end of this line) reaches `bound` bytes is closed there, whatever follows.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    format: Format,
+    bound: usize,
+    /// Per stream: the start offset and index of the open group's first line.
+    open: [Option<(usize, usize)>; STREAMS],
+    /// The start of the first line since which some group has been open without a break.
+    span_start: Option<usize>,
+}
+
+/// What [`Grouping::line`] made of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    /// The index of the first line of the group this line belongs to (its own when it opens one).
+    pub group: Option<usize>,
+    /// Whether a group was closed by the size bound after this line.
+    pub bound_hit: bool,
+}
+
+impl Grouping {
+    /// No group open; records of `format` are grouped up to `bound` bytes per group.
+    pub fn new(format: Format, bound: usize) -> Self {
+        Grouping {
+            format,
+            bound,
+            open: [None; STREAMS],
+            span_start: None,
+        }
+    }
+
+    /// Places line number `index`, `line_start..next_start` of the text (its record `r`).
+    pub fn line(
+        &mut self,
+        index: usize,
+        r: Option<&Record>,
+        line_start: usize,
+        next_start: usize,
+    ) -> Placed {
+        let mut group = None;
+        if let Some(r) = r {
+            let (_, first) = *self.open[r.stream].get_or_insert((line_start, index));
+            if r.partial || first != index {
+                group = Some(first);
+            }
+            if !r.partial {
+                self.open[r.stream] = None;
+            }
+        }
+        let bound_hit = self
+            .open
+            .iter()
+            .flatten()
+            .any(|&(start, _)| next_start - start >= self.bound);
+        if bound_hit {
+            // Every open group is cut here: a batch may end at this line.
+            self.open = [None; STREAMS];
+        }
+        match (self.open.iter().any(Option::is_some), self.span_start) {
+            (false, _) => self.span_start = None,
+            (true, None) => self.span_start = Some(line_start),
+            (true, Some(_)) => {}
+        }
+        Placed { group, bound_hit }
+    }
+
+    /// Where the groups still open began to overlap: the last point before them at which no
+    /// group was open (groups of different streams may interleave).
+    pub fn open_since(&self) -> Option<usize> {
+        self.span_start
+    }
+
+    /// The line format whose records are grouped.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
+/// Where a batch of the whole lines `text` should end: after the first line at which the size
+/// bound closed the groups, else where the groups still open at the end began (never inside a
+/// group), else at the end.
+pub fn settled_end(text: &[u8], format: Format, bound: usize) -> usize {
+    if !reads_records(format) || !may_hold_partials(text, format) {
+        return text.len();
+    }
+    let mut grouping = Grouping::new(format, bound);
+    let mut start = 0;
+    let mut index = 0;
+    while start < text.len() {
+        let end = memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
+        let next = (end + 1).min(text.len());
+        let r = record(&text[start..end], format);
+        if grouping.line(index, r.as_ref(), start, next).bound_hit {
+            return next;
+        }
+        start = end + 1;
+        index += 1;
+    }
+    grouping.open_since().unwrap_or(text.len())
+}
+
+/// A cheap test: `false` only when `text` surely holds no partial record (a SIMD substring search
+/// over the batch; CRI partial records carry ` P`, every Docker record starts with `{"log":"`).
+pub fn may_hold_partials(text: &[u8], format: Format) -> bool {
+    let cri = matches!(format, Format::Auto | Format::Cri)
+        && (memmem::find(text, b" stdout P").is_some()
+            || memmem::find(text, b" stderr P").is_some());
+    let docker = matches!(format, Format::Auto | Format::Docker)
+        && memmem::find(text, DOCKER_OPEN).is_some();
+    cri || docker
+}
+
+const DOCKER_OPEN: &[u8] = b"{\"log\":\"";
+
+/// A Docker json-file record as the daemon writes it: `{"log":"…","stream":"stdout|stderr",…
+/// "time":"…"}`, `log` first. Anything else (other key order, other layout) is not a record here
+/// and is searched as the line it is.
+fn docker(line: &[u8]) -> Option<Record> {
+    let rest = line.strip_prefix(DOCKER_OPEN)?;
+    let content_start = DOCKER_OPEN.len();
+    let mut i = 0;
+    let mut ends_in_newline = false;
+    let content_end = loop {
+        let at = i + memchr2(b'"', b'\\', &rest[i..])?;
+        if rest[at] == b'"' {
+            break content_start + at;
+        }
+        ends_in_newline = rest.get(at + 1) == Some(&b'n') && rest.get(at + 2) == Some(&b'"');
+        i = at + 2;
+        if i > rest.len() {
+            return None;
+        }
+    };
+    let after = &line[content_end..];
+    let stream = if after.starts_with(b"\",\"stream\":\"stdout\"") {
+        2
+    } else if after.starts_with(b"\",\"stream\":\"stderr\"") {
+        3
+    } else {
+        return None;
+    };
+    memmem::find(after, b"\"time\":\"")?;
+    Some(Record {
+        stream,
+        message: content_start..content_end,
+        partial: !ends_in_newline,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cri_records_and_their_streams() {
+        let r = record(b"2024-05-01T10:00:00.1Z stderr P abc", Format::Cri).unwrap();
+        assert_eq!((r.stream, r.partial), (1, true));
+        assert_eq!(r.message, 32..35);
+        let r = record(b"2024-05-01T10:00:00.1Z stdout F abc", Format::Auto).unwrap();
+        assert_eq!((r.stream, r.partial), (0, false));
+        assert!(record(b"2024-05-01T10:00:00.1Z stdout P abc", Format::Docker).is_none());
+        assert!(record(b"2024-05-01T10:00:00.1Z stdout P abc", Format::Text).is_none());
+    }
+
+    #[test]
+    fn docker_records_partial_unless_log_ends_in_a_newline() {
+        let full = br#"{"log":"a \"q\" b\n","stream":"stdout","time":"2024-05-01T10:00:00Z"}"#;
+        let r = record(full, Format::Docker).unwrap();
+        assert_eq!((r.stream, r.partial), (2, false));
+        assert_eq!(&full[r.message.clone()], br#"a \"q\" b\n"#);
+        let part = br#"{"log":"abc","stream":"stderr","time":"2024-05-01T10:00:00Z"}"#;
+        let r = record(part, Format::Auto).unwrap();
+        assert_eq!((r.stream, r.partial), (3, true));
+        // An escaped backslash before `n` is not a newline.
+        let bs = br#"{"log":"a\\n","stream":"stdout","time":"t"}"#;
+        assert!(record(bs, Format::Docker).unwrap().partial);
+        for not in [
+            &br#"{"log":"abc","time":"t"}"#[..],
+            br#"{"stream":"stdout","log":"abc","time":"t"}"#,
+            br#"{"log":"abc"#,
+            br#"{"log":"abc\"#,
+        ] {
+            assert_eq!(record(not, Format::Docker), None);
+        }
+    }
+
+    #[test]
+    fn open_groups_are_found_per_stream_and_closed_at_the_bound() {
+        let t = b"2024-05-01T10:00:00.1Z stdout P a\n2024-05-01T10:00:00.1Z stderr F b\n";
+        assert_eq!(settled_end(t, Format::Cri, 1000), 0);
+        let t2 = [&t[..], b"2024-05-01T10:00:00.1Z stdout F c\n"].concat();
+        assert_eq!(settled_end(&t2, Format::Cri, 1000), t2.len());
+        assert_eq!(settled_end(b"plain\ntext\n", Format::Auto, 1000), 11);
+        // Bound 60: the group is closed after the second line (68 bytes from its start).
+        assert_eq!(settled_end(&t2, Format::Cri, 60), 68);
+        // A group of another stream that opens inside a group and is still open: the cut is
+        // before both.
+        let t3 = [&t2[..], b"2024-05-01T10:00:00.1Z stderr P d\n"].concat();
+        let t4 = [
+            &t[..],
+            b"2024-05-01T10:00:00.1Z stderr P d\n2024-05-01T10:00:00.1Z stdout F c\n",
+        ]
+        .concat();
+        assert_eq!(settled_end(&t3, Format::Cri, 1000), t2.len());
+        assert_eq!(settled_end(&t4, Format::Cri, 1000), 0);
+    }
+}
