@@ -332,3 +332,36 @@ fn every_example_in_every_wrapper_with_hostile_neighbours() {
     );
     assert!(checked > 2000, "cases checked: {checked}");
 }
+
+/// C6 as a class: logredact's own output is a fixed point. For every example in every wrapper
+/// (split records joined back as the stream writes them), a second pass over the first pass's
+/// output prints exactly what the first printed, on every engine.
+#[test]
+fn a_second_pass_prints_what_the_first_printed_for_every_example() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (choice, filter) in filters() {
+        for (index, (rule, example)) in examples().iter().enumerate() {
+            let line = example.as_bytes();
+            let cut = line.len() / 2;
+            for wrapper in WRAPPERS {
+                let input: Vec<u8> = wrap(wrapper, line, cut)
+                    .into_iter()
+                    .flat_map(|record| [record, b"\n".to_vec()].concat())
+                    .collect();
+                let first = redact(filter, &input);
+                let second = redact(filter, &first);
+                checked += 1;
+                if second != first {
+                    failures.push(format!("{choice:?} {rule} #{index} {wrapper:?}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} examples change on a second pass: {failures:#?}",
+        failures.len()
+    );
+    assert!(checked > 2000, "cases checked: {checked}");
+}

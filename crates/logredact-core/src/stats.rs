@@ -72,7 +72,6 @@ impl std::fmt::Debug for LiveReport {
     }
 }
 
-
 /// Where and when the Prometheus metrics file is written.
 #[derive(Debug, Clone)]
 pub struct MetricsFile {
