@@ -29,6 +29,7 @@ use crate::stream::{self, LongLines, StreamError, StreamOptions};
 // Opening `filter` inputs (issue 14).
 mod bridge;
 mod input;
+mod profile;
 // `run`, `lint`, `completions`, `man` (issue 7).
 mod run_lint;
 use bridge::choice;
@@ -134,6 +135,9 @@ pub enum RulesCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Per rule: candidates, regex runs, matches, findings, rejections and time, from filtering
+    /// FILEs (or stdin) with output discarded; costliest first, with hints. Prints no input text.
+    Profile(profile::ProfileArgs),
 }
 
 /// Which rules are active.
@@ -587,6 +591,7 @@ fn run_rules(cmd: RulesCommand) -> Result<u8, Failure> {
     use std::fmt::Write as _;
     let mut text = String::new();
     let code = match cmd {
+        RulesCommand::Profile(args) => return profile::run(&args),
         RulesCommand::List { rules, engine } => {
             let set = load_rules(&rules)?;
             let matcher = bridge::build_engine(&set, engine).map_err(Failure::config)?;

@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::{memchr, memrchr};
@@ -21,6 +22,9 @@ use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_L
 use crate::validate;
 
 pub use crate::engine::WHOLE_LINE_LIMIT;
+pub use profile::{RuleCost, RuleProfile};
+
+mod profile;
 
 /// One rule match confirmed through the gates: byte offsets into the searched text. Never holds
 /// the secret itself. (`scan` turns these into [`crate::finding::RuleMatch`]s in raw coordinates.)
@@ -49,12 +53,25 @@ pub struct Scratch {
     line_number: u64,
     /// Confirmation windows of a long line, per rule.
     windows: Vec<(u32, Range<usize>)>,
+    /// Per-rule cost counters, when profiling (`rules profile`); `None` costs one branch per
+    /// confirmation and per engine pass.
+    profile: Option<Box<RuleProfile>>,
 }
 
 impl Scratch {
     /// Offsets of the engine's candidates in the text of the last [`Detector::find`], sorted.
     pub fn candidate_offsets(&self) -> impl Iterator<Item = usize> + '_ {
         self.candidates.iter().map(|c| c.at)
+    }
+
+    /// Starts counting per-rule costs (zeroed) in every later [`Detector::find`].
+    pub fn enable_profile(&mut self) {
+        self.profile = Some(Box::new(RuleProfile::new(self.last_line_of_rule.len())));
+    }
+
+    /// The counters so far, and stops counting (`None` if profiling was off).
+    pub fn take_profile(&mut self) -> Option<RuleProfile> {
+        self.profile.take().map(|p| *p)
     }
 }
 
@@ -154,6 +171,7 @@ impl Detector {
             last_line_of_rule: vec![0; self.rules.rules.len()],
             line_number: 0,
             windows: Vec::new(),
+            profile: None,
         }
     }
 
@@ -163,7 +181,12 @@ impl Detector {
     pub fn find(&self, text: &[u8], scratch: &mut Scratch, out: &mut Vec<RuleMatch>) {
         let mut candidates = std::mem::take(&mut scratch.candidates);
         candidates.clear();
+        let started = scratch.profile.is_some().then(Instant::now);
         self.matcher.candidates(text, &mut candidates);
+        if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
+            p.candidate_passes += 1;
+            p.candidate_nanos += profile::nanos_since(started);
+        }
         if !self.every_line.is_empty() {
             let mut start = 0;
             while start <= text.len() {
@@ -178,6 +201,11 @@ impl Detector {
         }
         candidates.sort_unstable();
         candidates.dedup();
+        if let Some(p) = &mut scratch.profile {
+            for c in &candidates {
+                p.rules[c.rule as usize].candidates += 1;
+            }
+        }
 
         let mut rest = &candidates[..];
         while let Some(first) = rest.first() {
@@ -268,6 +296,11 @@ impl Detector {
     ) {
         let rule = &self.rules.rules[index as usize];
         let regex = rule.regex();
+        // Timed after the regex is built (once per run, on first use): the cost of running it.
+        let started = scratch.profile.is_some().then(Instant::now);
+        let found_before = found.len();
+        // Counted in locals (registers) and stored once, so profiling off costs one branch.
+        let (mut matches, mut rejected) = (0u64, 0u64);
         let locs =
             scratch.locations[index as usize].get_or_insert_with(|| regex.capture_locations());
         // The haystack starts at the line so `^` means line start; it ends at the window.
@@ -295,6 +328,7 @@ impl Detector {
             let Some(m) = matched else {
                 break;
             };
+            matches += 1;
             pos = if m.end() > m.start() {
                 m.end()
             } else {
@@ -311,13 +345,27 @@ impl Detector {
                 match_end: line.start + m.end(),
             };
             if !clear_of_markers(&mut finding, &scratch.markers) {
+                rejected += 1;
                 continue;
             }
             if self.passes_gates(rule, text, &line, &finding) {
                 extend_cut_secret(&text[..window.end], &mut finding, &mut run);
                 found.push(finding);
-                self.confirm_list_items(index, text, &line, window.end, finding.end, found);
+                let (items, dropped) =
+                    self.confirm_list_items(index, text, &line, window.end, finding.end, found);
+                matches += items;
+                rejected += dropped;
+            } else {
+                rejected += 1;
             }
+        }
+        if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
+            let cost = &mut p.rules[index as usize];
+            cost.confirmations += 1;
+            cost.matches += matches;
+            cost.passed += (found.len() - found_before) as u64;
+            cost.rejected += rejected;
+            cost.nanos += profile::nanos_since(started);
         }
     }
 
@@ -325,6 +373,7 @@ impl Detector {
     /// matched right where the last item ends, each through the same gates (an item that fails
     /// them, a UUID say, is kept but the list goes on). The list ends where `listItem` does not
     /// match or at `end` (the window's). Linear: each item's search starts where the last ended.
+    /// Returns how many items it matched and how many of those the gates dropped.
     fn confirm_list_items(
         &self,
         index: u32,
@@ -333,18 +382,20 @@ impl Detector {
         end: usize,
         mut at: usize,
         found: &mut Vec<RuleMatch>,
-    ) {
+    ) -> (u64, u64) {
         let rule = &self.rules.rules[index as usize];
+        let (mut items, mut dropped) = (0, 0);
         let Some(item) = &rule.list_item else {
-            return;
+            return (items, dropped);
         };
         loop {
             let Some(caps) = item.captures(&text[at..end]) else {
-                return;
+                return (items, dropped);
             };
             let Some(secret) = caps.get(1).or(caps.get(0)).filter(|s| !s.is_empty()) else {
-                return;
+                return (items, dropped);
             };
+            items += 1;
             let finding = RuleMatch {
                 rule: index,
                 start: at + secret.start(),
@@ -354,6 +405,8 @@ impl Detector {
             };
             if self.passes_gates(rule, text, line, &finding) {
                 found.push(finding);
+            } else {
+                dropped += 1;
             }
             at = finding.end;
         }

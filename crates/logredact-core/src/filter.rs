@@ -9,9 +9,11 @@
 //! Split for the parallel stream: [`Filter::scan`] is stateless and runs on workers;
 //! [`Filter::apply`] runs in batch order (private-key blocks span lines and batches).
 
+use std::sync::{Arc, Mutex};
+
 use memchr::{memchr, memchr_iter};
 
-use crate::detect::Detector;
+use crate::detect::{Detector, RuleProfile};
 use crate::finding::{Finding, FindingKind};
 use crate::format::json;
 use crate::format::keys::SecretKeys;
@@ -26,6 +28,9 @@ pub use crate::scan::Scanned;
 pub struct Filter {
     scanner: Scanner,
     redactor: Redactor,
+    /// With [`Filter::with_profile`]: where each [`FilterScratch`] adds its per-rule costs when
+    /// dropped, so a run through `stream::run` is profiled whole.
+    profile: Option<Arc<Mutex<RuleProfile>>>,
 }
 
 /// Per-stream working memory of a [`Filter`] (one per input stream: it carries the private-key
@@ -35,9 +40,31 @@ pub struct FilterScratch {
     scanned: Scanned,
     keys: KeyStreams,
     line: Vec<u8>,
+    /// The filter's profile sum, which this scratch's counters join when it is dropped.
+    profile_sink: Option<Arc<Mutex<RuleProfile>>>,
+}
+
+impl Drop for FilterScratch {
+    fn drop(&mut self) {
+        if let Some(sink) = &self.profile_sink {
+            if let (Some(p), Ok(mut sum)) = (self.scan.detect_mut().take_profile(), sink.lock()) {
+                sum.merge(&p);
+            }
+        }
+    }
 }
 
 impl FilterScratch {
+    /// Starts counting per-rule detection costs (see [`crate::detect::RuleProfile`]).
+    pub fn enable_profile(&mut self) {
+        self.scan.detect_mut().enable_profile();
+    }
+
+    /// The per-rule costs counted so far by this scratch, and stops counting (`None` if off).
+    pub fn take_profile(&mut self) -> Option<RuleProfile> {
+        self.scan.detect_mut().take_profile()
+    }
+
     /// The size bound the stream groups runtime partial records by (see `stream::lines_end`).
     pub fn set_record_bound(&mut self, bound: usize) {
         self.scan.set_record_bound(bound);
@@ -69,6 +96,7 @@ impl Filter {
         Filter {
             scanner: Scanner::new(detector, options.format, keys),
             redactor,
+            profile: None,
         }
     }
 
@@ -80,6 +108,21 @@ impl Filter {
         self.scanner.detector_mut().set_markers(markers);
         self.redactor = redactor;
         self
+    }
+
+    /// Profiles detection: every [`Filter::scratch`] counts per-rule costs and adds them to a sum
+    /// when dropped, read with [`Filter::profile`]. Worker scratches ([`Filter::scan_scratch`])
+    /// are not counted: profile with one thread.
+    pub fn with_profile(mut self) -> Self {
+        let rule_count = self.detector().rules().rules.len();
+        self.profile = Some(Arc::new(Mutex::new(RuleProfile::new(rule_count))));
+        self
+    }
+
+    /// The per-rule costs of the scratches dropped so far (`None` without [`Filter::with_profile`]).
+    pub fn profile(&self) -> Option<RuleProfile> {
+        let sum = self.profile.as_ref()?.lock().ok()?;
+        Some(sum.clone())
     }
 
     /// The line format it reads.
@@ -104,12 +147,17 @@ impl Filter {
 
     /// Working memory for one input stream.
     pub fn scratch(&self) -> FilterScratch {
-        FilterScratch {
+        let mut scratch = FilterScratch {
             scan: self.scanner.scratch(),
             scanned: Scanned::default(),
             keys: KeyStreams::default(),
             line: Vec::new(),
+            profile_sink: self.profile.clone(),
+        };
+        if scratch.profile_sink.is_some() {
+            scratch.enable_profile();
         }
+        scratch
     }
 
     /// Working memory for [`Filter::scan`] on a worker thread.

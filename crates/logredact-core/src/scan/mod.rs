@@ -60,6 +60,11 @@ impl ScanScratch {
     pub fn set_record_bound(&mut self, bound: usize) {
         self.record_bound = bound;
     }
+
+    /// The detection scratch (for profiling hooks: `FilterScratch::enable_profile`).
+    pub(crate) fn detect_mut(&mut self) -> &mut detect::Scratch {
+        &mut self.detect
+    }
 }
 
 /// What [`Scanner::scan`] found in a batch: the findings the stateless views give, plus where the
