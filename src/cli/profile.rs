@@ -30,6 +30,8 @@ pub struct ProfileArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// The matching engine, as the filter's --engine (Hyperscan runs most regexes itself: their
+    /// candidates are its matches).
     #[arg(long, value_parser = choice::<EngineChoice>(), default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
     /// Report format: text (a table) or json.
