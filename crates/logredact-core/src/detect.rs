@@ -310,6 +310,8 @@ impl Detector {
         let mut pos = window.start - line.start;
         // The last run of token bytes a secret was extended over (see `extend_cut_secret`).
         let mut run = 0..0;
+        // Whole-line allowlist verdicts, once per line (see `LineVerdicts`).
+        let mut verdicts = LineVerdicts::default();
         while pos <= hay.len() {
             let search_end = if bound_searches {
                 match bounded_search_end(regex, hay, pos, rule.max_match_len) {
@@ -348,11 +350,17 @@ impl Detector {
                 rejected += 1;
                 continue;
             }
-            if self.passes_gates(rule, text, &line, &finding) {
+            if self.passes_gates(rule, text, &line, &finding, &mut verdicts) {
                 extend_cut_secret(&text[..window.end], &mut finding, &mut run);
                 found.push(finding);
-                let (items, dropped) =
-                    self.confirm_list_items(index, text, &line, window.end, finding.end, found);
+                let (items, dropped) = self.confirm_list_items(
+                    index,
+                    text,
+                    (&line, &mut verdicts),
+                    window.end,
+                    finding.end,
+                    found,
+                );
                 matches += items;
                 rejected += dropped;
             } else {
@@ -378,11 +386,12 @@ impl Detector {
         &self,
         index: u32,
         text: &[u8],
-        line: &Range<usize>,
+        line: (&Range<usize>, &mut LineVerdicts),
         end: usize,
         mut at: usize,
         found: &mut Vec<RuleMatch>,
     ) -> (u64, u64) {
+        let (line, verdicts) = line;
         let rule = &self.rules.rules[index as usize];
         let (mut items, mut dropped) = (0, 0);
         let Some(item) = &rule.list_item else {
@@ -403,7 +412,7 @@ impl Detector {
                 match_start: at + secret.start(),
                 match_end: at + secret.end(),
             };
-            if self.passes_gates(rule, text, line, &finding) {
+            if self.passes_gates(rule, text, line, &finding, verdicts) {
                 found.push(finding);
             } else {
                 dropped += 1;
@@ -412,7 +421,14 @@ impl Detector {
         }
     }
 
-    fn passes_gates(&self, rule: &Rule, text: &[u8], line: &Range<usize>, f: &RuleMatch) -> bool {
+    fn passes_gates(
+        &self,
+        rule: &Rule,
+        text: &[u8],
+        line: &Range<usize>,
+        f: &RuleMatch,
+        verdicts: &mut LineVerdicts,
+    ) -> bool {
         let secret = &text[f.start..f.end];
         if is_placeholder(secret) {
             return false;
@@ -437,7 +453,26 @@ impl Detector {
             .allowlists
             .iter()
             .chain(&self.rules.allowlists)
-            .any(|al| allowlisted(al, &targets))
+            .enumerate()
+            .any(|(slot, al)| allowlisted(al, &targets, slot, verdicts))
+    }
+}
+
+/// The verdicts of allowlist regexes that read the whole line (`regexTarget = "line"`), each
+/// computed once per line and rule: a long line packed with matches would otherwise run them over
+/// the whole line once per match, quadratic in the line's length (the rule speed gate's 1 MB
+/// line). Slots are allowlist positions (the rule's, then the global ones); past the last slot a
+/// verdict is computed each time, as before. Lives on the stack of one `confirm` call.
+#[derive(Default)]
+struct LineVerdicts([Option<bool>; 8]);
+
+impl LineVerdicts {
+    fn get(&mut self, slot: usize, compute: impl FnOnce() -> bool) -> bool {
+        match self.0.get_mut(slot) {
+            Some(Some(verdict)) => *verdict,
+            Some(cell) => *cell.insert(compute()),
+            None => compute(),
+        }
     }
 }
 
@@ -531,14 +566,13 @@ struct Targets<'a> {
     line: &'a [u8],
 }
 
-fn allowlisted(al: &Allowlist, t: &Targets) -> bool {
-    let target = match al.regex_target {
-        RegexTarget::Secret => t.secret,
-        RegexTarget::Match => t.matched,
-        RegexTarget::Line => t.line,
-    };
-    let regex_hit =
-        (!al.patterns.is_empty()).then(|| al.regexes().iter().any(|r| r.is_match(target)));
+fn allowlisted(al: &Allowlist, t: &Targets, slot: usize, verdicts: &mut LineVerdicts) -> bool {
+    let matches = |target: &[u8]| al.regexes().iter().any(|r| r.is_match(target));
+    let regex_hit = (!al.patterns.is_empty()).then(|| match al.regex_target {
+        RegexTarget::Secret => matches(t.secret),
+        RegexTarget::Match => matches(t.matched),
+        RegexTarget::Line => verdicts.get(slot, || matches(t.line)),
+    });
     let stop_hit = (!al.stopwords.is_empty()).then(|| {
         al.stopwords
             .iter()
