@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use logredact::relay::msgpack::{decode, encode, str, Value};
-use logredact::relay::protocol::{encode_forward, parse, Batch, Mode};
+use logredact::relay::protocol::{encode_forward, parse, parse_raw, Batch, Mode};
 
 const SECRET: &str = "Sup3rS3cretValue1";
 
@@ -108,6 +108,94 @@ fn every_mode_parses_to_the_same_batch_and_event_time_round_trips() {
         let (again, _) = decode(&out).expect("own output decodes");
         let (b2, m2) = parse(again, 1 << 20).expect("own output parses");
         assert_eq!((m2, b2.entries), (Mode::Forward, batch.entries));
+        // The relay's zero-copy parse sees the same message.
+        let mut inflated = Vec::new();
+        let raw = parse_raw(&bytes, 1 << 20, &mut inflated).expect("parses raw");
+        assert_eq!(
+            (raw.tag, raw.chunk, raw.mode),
+            (&b"t"[..], Some(&b"c1"[..]), want_mode)
+        );
+    }
+}
+
+/// Each mode through a running relay: forwarded in Forward mode, the secret gone, the other
+/// entries and the EventTime exactly as sent, the chunk acked after the next hop's ack.
+#[test]
+fn every_mode_through_the_relay_arrives_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("relay.sock");
+    let hop = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hop.local_addr().unwrap().port();
+    let _relay = start_relay(
+        &format!("unix:{}", sock.display()),
+        &format!("tcp:127.0.0.1:{port}"),
+    );
+    wait_for(&sock);
+    let mut up = UnixStream::connect(&sock).unwrap();
+    let line = format!("login password={SECRET} ok");
+    let packed = [enc(&entry(&line)), enc(&entry("b"))].concat();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&packed).unwrap();
+    let gz = gz.finish().unwrap();
+    let t = || str(b"t");
+    let msgs = [
+        (
+            vec![t(), event_time(), record(&line), chunk_option(None)],
+            1,
+        ),
+        (
+            vec![
+                t(),
+                Value::Array(vec![entry(&line), entry("b")]),
+                chunk_option(None),
+            ],
+            2,
+        ),
+        (vec![t(), Value::Bin(packed.clone()), chunk_option(None)], 2),
+        (vec![t(), str(&packed), chunk_option(None)], 2),
+        (
+            vec![
+                t(),
+                Value::Bin(gz),
+                chunk_option(Some(("compressed", "gzip"))),
+            ],
+            2,
+        ),
+    ];
+    let mut down = None;
+    for (i, (msg, n)) in msgs.into_iter().enumerate() {
+        up.write_all(&enc(&Value::Array(msg))).unwrap();
+        if down.is_none() {
+            down = Some(hop.accept().unwrap().0);
+        }
+        let d = down.as_mut().unwrap();
+        let got = read_value(d).expect("next hop gets a message");
+        let (batch, mode) = parse(got, 1 << 20).unwrap();
+        assert_eq!(
+            (mode, batch.entries.len()),
+            (Mode::Forward, n),
+            "message {i}"
+        );
+        let (time, rec) = &batch.entries[0];
+        assert_eq!(time, &event_time(), "message {i}");
+        let log = rec.get(b"log").and_then(Value::as_bytes).unwrap();
+        assert!(log.starts_with(b"login password=") && !log.ends_with(SECRET.as_bytes()));
+        assert!(
+            !String::from_utf8_lossy(log).contains(SECRET),
+            "message {i}"
+        );
+        assert_eq!(rec.get(b"n"), Some(&Value::Int(vec![0x2a])));
+        if n == 2 {
+            assert_eq!(batch.entries[1], (event_time(), record("b")), "message {i}");
+        }
+        let mut ack = Vec::new();
+        logredact::relay::protocol::encode_ack(batch.chunk.as_deref().unwrap(), &mut ack);
+        d.write_all(&ack).unwrap();
+        let reply = read_value(&mut up).expect("ack upstream");
+        assert!(
+            logredact::relay::protocol::is_ack_for(&reply, b"c1"),
+            "message {i}"
+        );
     }
 }
 

@@ -245,3 +245,137 @@ fn write_count(out: &mut Vec<u8>, n: usize, fix: u8, tags: [u8; 2]) {
 pub fn str(s: &[u8]) -> Value {
     Value::Str(s.to_vec())
 }
+
+/// What [`Cursor::head`] read: containers and strings give their size and leave the cursor at
+/// their first element / first body byte; every other value is consumed whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    Str(usize),
+    Bin(usize),
+    Array(usize),
+    Map(usize),
+    /// Nil, bool, int, float, ext: its exact bytes are `buf[start..pos]`.
+    Scalar,
+}
+
+/// A position in a msgpack byte buffer for walks that allocate nothing: the relay's hot path
+/// reads the received bytes in place and copies what it does not rewrite.
+pub struct Cursor<'a> {
+    pub buf: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    /// The next `n` bytes, or `Incomplete`.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError::Incomplete)?;
+        let s = self.buf.get(self.pos..end).ok_or(DecodeError::Incomplete)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn len(&mut self, width: usize) -> Result<usize, DecodeError> {
+        let b = self.take(width)?;
+        Ok(b.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
+    }
+
+    /// A container count: as in [`decode`], more elements than bytes left means "wait".
+    fn count(&self, n: usize) -> Result<usize, DecodeError> {
+        if n > self.buf.len() - self.pos {
+            return Err(DecodeError::Incomplete);
+        }
+        Ok(n)
+    }
+
+    /// Reads one value's header (see [`Head`]).
+    pub fn head(&mut self) -> Result<Head, DecodeError> {
+        let tag = self.take(1)?[0];
+        Ok(match tag {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Head::Scalar,
+            0x80..=0x8f => Head::Map(self.count(usize::from(tag & 0x0f))?),
+            0x90..=0x9f => Head::Array(self.count(usize::from(tag & 0x0f))?),
+            0xa0..=0xbf => Head::Str(usize::from(tag & 0x1f)),
+            0xc1 => return Err(DecodeError::Invalid("reserved byte 0xc1")),
+            0xc4..=0xc6 => Head::Bin(self.len(1 << (tag - 0xc4))?),
+            0xc7..=0xc9 => {
+                let n = self.len(1 << (tag - 0xc7))?;
+                self.take(1)?;
+                self.take(n)?;
+                Head::Scalar
+            }
+            0xca | 0xcb => {
+                self.take(if tag == 0xca { 4 } else { 8 })?;
+                Head::Scalar
+            }
+            0xcc..=0xcf => {
+                self.take(1 << (tag - 0xcc))?;
+                Head::Scalar
+            }
+            0xd0..=0xd3 => {
+                self.take(1 << (tag - 0xd0))?;
+                Head::Scalar
+            }
+            0xd4..=0xd8 => {
+                self.take(1 + (1 << (tag - 0xd4)))?;
+                Head::Scalar
+            }
+            0xd9..=0xdb => Head::Str(self.len(1 << (tag - 0xd9))?),
+            0xdc | 0xdd => {
+                let n = self.len(if tag == 0xdc { 2 } else { 4 })?;
+                Head::Array(self.count(n)?)
+            }
+            0xde | 0xdf => {
+                let n = self.len(if tag == 0xde { 2 } else { 4 })?;
+                Head::Map(self.count(n)?)
+            }
+        })
+    }
+
+    /// Skips one whole value at nesting `depth`, with the same checks as [`decode`].
+    pub fn skip(&mut self, depth: usize) -> Result<(), DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(DecodeError::Invalid("nesting too deep"));
+        }
+        match self.head()? {
+            Head::Scalar => {}
+            Head::Str(n) | Head::Bin(n) => {
+                self.take(n)?;
+            }
+            Head::Array(n) => {
+                for _ in 0..n {
+                    self.skip(depth + 1)?;
+                }
+            }
+            Head::Map(n) => {
+                for _ in 0..2 * n {
+                    self.skip(depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The deepest nesting [`Cursor::skip`] and the relay's walk accept.
+pub const MAX_NESTING: usize = MAX_DEPTH;
+
+/// How many bytes the first value of `buf` takes, validating it without allocating.
+pub fn value_len(buf: &[u8]) -> Result<usize, DecodeError> {
+    let mut c = Cursor::new(buf);
+    c.skip(0)?;
+    Ok(c.pos)
+}
+
+/// Appends a string header for `n` bytes (shortest form).
+pub fn write_str_head(out: &mut Vec<u8>, n: usize) {
+    write_len(out, n, 0xa0, 31, [0xd9, 0xda, 0xdb]);
+}
+
+/// Appends an array header for `n` elements (shortest form).
+pub fn write_array_head(out: &mut Vec<u8>, n: usize) {
+    write_count(out, n, 0x90, [0xdc, 0xdd]);
+}

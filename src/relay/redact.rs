@@ -11,7 +11,7 @@ use crate::finding::{Encoding, Finding, FindingKind, Precedence};
 use crate::format::keys::SecretKeys;
 use crate::stats::Stats;
 
-use super::msgpack::Value;
+use super::msgpack::{self, Cursor, DecodeError, Head};
 
 /// What the walk needs: the filter (scanner, structure rules and the configured redactor, so
 /// `--mode` and `--template` apply to record values too) and the secret key names.
@@ -40,6 +40,41 @@ pub struct Scratch {
     out: Vec<u8>,
     batch: Vec<u8>,
     stats: Stats,
+    /// The string values of the current chunk, reused from chunk to chunk.
+    spans: Vec<Span>,
+    /// Where each scanned value's new bytes are (in `out`, or in `alt` after a fallback).
+    repl: Vec<(usize, usize)>,
+    alt: Vec<u8>,
+    /// Which buffer `repl` points into.
+    repl_in: ReplIn,
+    /// A secret-named key's replacement value.
+    secret: Vec<u8>,
+}
+
+/// Where the filter's results for a chunk are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplIn {
+    /// The filter changed nothing: every value stays.
+    Nothing,
+    Out,
+    Alt,
+}
+
+/// One string value of a chunk: its header starts at `head`, its body is `start..end` (offsets
+/// in the entries' bytes).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    head: usize,
+    start: usize,
+    end: usize,
+    kind: Under,
+}
+
+/// Whether a string sits (directly, or in an array) under a secret-named key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Under {
+    PlainKey,
+    SecretKey,
 }
 
 impl Redaction {
@@ -49,6 +84,11 @@ impl Redaction {
             out: Vec::new(),
             batch: Vec::new(),
             stats: Stats::new(self.filter.detector().rules().rules.len()),
+            spans: Vec::new(),
+            repl: Vec::new(),
+            alt: Vec::new(),
+            repl_in: ReplIn::Nothing,
+            secret: Vec::new(),
         }
     }
 }
@@ -85,124 +125,175 @@ pub fn redact_string(
     }
 }
 
-/// Redacts every string value of `record` in place; returns how many values changed.
-pub fn redact_record(r: &Redaction, record: &mut Value, scratch: &mut Scratch) -> usize {
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    walk(r, record, &mut path, scratch)
-}
-
-fn walk(r: &Redaction, v: &mut Value, path: &mut Vec<Vec<u8>>, s: &mut Scratch) -> usize {
-    match v {
-        Value::Str(text) => {
-            s.out.clear();
-            let keys: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
-            if redact_string(r, &keys, text, &mut s.filter, &mut s.out) {
-                std::mem::swap(text, &mut s.out);
-                1
-            } else {
-                0
-            }
-        }
-        Value::Array(items) => items.iter_mut().map(|i| walk(r, i, path, s)).sum(),
-        Value::Map(items) => {
-            let mut n = 0;
-            for (k, val) in items.iter_mut() {
-                // A key that is not a string (rare) does not name a secret.
-                path.push(k.as_bytes().map(<[u8]>::to_vec).unwrap_or_default());
-                n += walk(r, val, path, s);
-                path.pop();
-            }
-            n
-        }
-        _ => 0,
-    }
-}
-
-/// Redacts every string value of all `records` at once: values under secret-named keys are
-/// replaced whole; all other values go, one line each, into one batch for the filter's fast
-/// path (one scanner pass instead of one call per value: the relay's main cost). If the batch
-/// comes back with another line count (it never should) each value is redone on its own.
-pub fn redact_records<'a>(
+/// Redacts the `[time, record]` entries in `bytes` (`count` of them, or as many as it holds)
+/// and appends them to `out` as a Forward-mode entries array; returns how many entries there
+/// were. Nothing is decoded into a tree: the walk notes where each string value of each record
+/// is, the filter runs once over all of them (values under secret-named keys are replaced whole
+/// instead), and the output is `bytes` copied as they are except for the strings that changed,
+/// which are re-encoded. Keys, times, numbers, bin and ext values, and every unchanged string,
+/// leave with their exact encoding.
+pub fn redact_entries(
     r: &Redaction,
-    records: impl Iterator<Item = &'a mut Value>,
+    bytes: &[u8],
+    count: Option<usize>,
     s: &mut Scratch,
-) {
-    let mut values: Vec<&mut Vec<u8>> = Vec::new();
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    for rec in records {
-        collect(r, rec, &mut path, &mut values, s);
+    out: &mut Vec<u8>,
+) -> Result<usize, &'static str> {
+    s.spans.clear();
+    let mut c = Cursor::new(bytes);
+    let mut n = 0;
+    while count.map_or(c.pos < bytes.len(), |want| n < want) {
+        entry(r, &mut c, &mut s.spans).map_err(|e| match e {
+            DecodeError::Incomplete => "entries end inside an entry",
+            DecodeError::Invalid(why) => why,
+        })?;
+        n += 1;
     }
+    let bytes = &bytes[..c.pos];
+    scan(r, bytes, s);
+    msgpack::write_array_head(out, n);
+    let mut pos = 0;
+    let mut next = 0;
+    for span in &s.spans {
+        out.extend_from_slice(&bytes[pos..span.head]);
+        pos = span.end;
+        let old = &bytes[span.start..span.end];
+        let new = match span.kind {
+            Under::SecretKey => {
+                s.secret.clear();
+                write_secret_field(r, old, &mut s.secret);
+                s.secret.as_slice()
+            }
+            Under::PlainKey => {
+                let (a, b) = s.repl.get(next).copied().unwrap_or((0, 0));
+                next += 1;
+                match s.repl_in {
+                    ReplIn::Nothing => old,
+                    ReplIn::Out => s.out.get(a..b).unwrap_or(old),
+                    ReplIn::Alt => s.alt.get(a..b).unwrap_or(old),
+                }
+            }
+        };
+        if new == old {
+            out.extend_from_slice(&bytes[span.head..span.end]);
+        } else {
+            msgpack::write_str_head(out, new.len());
+            out.extend_from_slice(new);
+        }
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    Ok(n)
+}
+
+/// One `[time, record]` entry: the time is skipped (kept as it came), the record walked.
+fn entry(r: &Redaction, c: &mut Cursor, spans: &mut Vec<Span>) -> Result<(), DecodeError> {
+    match c.head()? {
+        Head::Array(2) => {}
+        _ => return Err(DecodeError::Invalid("entry is not a [time, record] pair")),
+    }
+    c.skip(1)?;
+    walk(r, c, 1, Under::PlainKey, spans)
+}
+
+/// Notes every string value of the value at `c`; keys are read, never noted.
+fn walk(
+    r: &Redaction,
+    c: &mut Cursor,
+    depth: usize,
+    under: Under,
+    spans: &mut Vec<Span>,
+) -> Result<(), DecodeError> {
+    if depth > msgpack::MAX_NESTING {
+        return Err(DecodeError::Invalid("nesting too deep"));
+    }
+    let head = c.pos;
+    match c.head()? {
+        Head::Str(n) => {
+            let start = c.pos;
+            c.take(n)?;
+            // An empty value under a secret-named key has nothing to hide: scanned as usual.
+            let kind = if n == 0 { Under::PlainKey } else { under };
+            spans.push(Span {
+                head,
+                start,
+                end: c.pos,
+                kind,
+            });
+        }
+        Head::Bin(n) => {
+            c.take(n)?;
+        }
+        Head::Scalar => {}
+        Head::Array(n) => {
+            for _ in 0..n {
+                walk(r, c, depth + 1, under, spans)?;
+            }
+        }
+        Head::Map(n) => {
+            for _ in 0..n {
+                let k = c.pos;
+                c.skip(depth + 1)?;
+                // A key that is not a string (rare) does not name a secret.
+                let mut kc = Cursor::new(&c.buf[k..c.pos]);
+                let secret = match kc.head() {
+                    Ok(Head::Str(len)) => kc.take(len).is_ok_and(|key| r.keys.is_secret(key)),
+                    _ => false,
+                };
+                let under = if secret {
+                    Under::SecretKey
+                } else {
+                    Under::PlainKey
+                };
+                walk(r, c, depth + 1, under, spans)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the filter once over all values not under a secret-named key (one line each, in one
+/// batch: one scanner pass per chunk) and notes where each value's new bytes are. If the batch
+/// comes back with another line count (it never should) each value is redone on its own.
+fn scan(r: &Redaction, bytes: &[u8], s: &mut Scratch) {
     s.batch.clear();
-    for v in &values {
-        s.batch.extend_from_slice(v);
+    s.repl.clear();
+    s.repl_in = ReplIn::Nothing;
+    let plain = s.spans.iter().filter(|sp| sp.kind == Under::PlainKey);
+    for sp in plain.clone() {
+        s.batch.extend_from_slice(&bytes[sp.start..sp.end]);
         s.batch.push(b'\n');
     }
     s.out.clear();
-    match r
+    let outcome = r
         .filter
-        .process_lines(&s.batch, &mut s.filter, &mut s.out, &mut s.stats)
-    {
-        Outcome::Unchanged => {}
-        Outcome::Rewritten { .. } => {
-            let want: usize = values
-                .iter()
-                .map(|v| memchr::memchr_iter(b'\n', v).count() + 1)
-                .sum();
-            if memchr::memchr_iter(b'\n', &s.out).count() != want {
-                for v in values {
-                    let mut one = Value::Str(std::mem::take(v));
-                    walk(r, &mut one, &mut Vec::new(), s);
-                    if let Value::Str(text) = one {
-                        *v = text;
-                    }
-                }
-                return;
-            }
-            let mut rest = s.out.as_slice();
-            for v in values {
-                let lines = memchr::memchr_iter(b'\n', v).count() + 1;
-                let mut end = 0;
-                for _ in 0..lines {
-                    end += memchr::memchr(b'\n', &rest[end..]).map_or(rest.len() - end, |p| p + 1);
-                }
-                v.clear();
-                v.extend_from_slice(&rest[..end.saturating_sub(1)]);
-                rest = &rest[end..];
-            }
+        .process_lines(&s.batch, &mut s.filter, &mut s.out, &mut s.stats);
+    if let Outcome::Unchanged = outcome {
+        return;
+    }
+    let source = &s.out;
+    let want = memchr::memchr_iter(b'\n', &s.batch).count();
+    if memchr::memchr_iter(b'\n', source).count() != want {
+        s.repl_in = ReplIn::Alt;
+        s.alt.clear();
+        for sp in plain {
+            let a = s.alt.len();
+            redact_string(r, &[], &bytes[sp.start..sp.end], &mut s.filter, &mut s.alt);
+            s.repl.push((a, s.alt.len()));
         }
+        return;
+    }
+    s.repl_in = ReplIn::Out;
+    let mut at = 0;
+    for sp in plain {
+        let lines = memchr::memchr_iter(b'\n', &bytes[sp.start..sp.end]).count() + 1;
+        let mut end = at;
+        for _ in 0..lines {
+            end += memchr::memchr(b'\n', &source[end..]).map_or(source.len() - end, |p| p + 1);
+        }
+        s.repl.push((at, end.saturating_sub(1).max(at)));
+        at = end;
     }
 }
 
-/// Gathers the string values to scan; replaces values under secret-named keys on the way.
-fn collect<'v>(
-    r: &Redaction,
-    v: &'v mut Value,
-    path: &mut Vec<Vec<u8>>,
-    values: &mut Vec<&'v mut Vec<u8>>,
-    s: &mut Scratch,
-) {
-    match v {
-        Value::Str(text) => {
-            if path.last().is_some_and(|k| r.keys.is_secret(k)) && !text.is_empty() {
-                s.out.clear();
-                write_secret_field(r, text, &mut s.out);
-                std::mem::swap(text, &mut s.out);
-            } else {
-                values.push(text);
-            }
-        }
-        Value::Array(items) => {
-            for i in items.iter_mut() {
-                collect(r, i, path, values, s);
-            }
-        }
-        Value::Map(items) => {
-            for (k, val) in items.iter_mut() {
-                path.push(k.as_bytes().map(<[u8]>::to_vec).unwrap_or_default());
-                collect(r, val, path, values, s);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::handshake;
 use super::msgpack::{self, DecodeError, Value};
-use super::protocol::{self, encode_ack, encode_forward, is_ack_for};
-use super::redact::{redact_records, Redaction};
+use super::protocol::{self, encode_ack, is_ack_for, RawEntries};
+use super::redact::{redact_entries, Redaction};
 use super::Addr;
 
 /// How long the next hop may take to acknowledge a chunk before we give up on it.
@@ -107,6 +107,24 @@ impl Framer {
 
     /// The next value, or `None` at a clean end of stream.
     pub fn next(&mut self, r: &mut dyn Read) -> Result<Option<Value>, String> {
+        let Some(range) = self.next_raw(r)? else {
+            return Ok(None);
+        };
+        match msgpack::decode(&self.buf[range]) {
+            Ok((v, _)) => Ok(Some(v)),
+            Err(DecodeError::Invalid(why)) => Err(format!("malformed msgpack: {why}")),
+            Err(DecodeError::Incomplete) => Err("malformed msgpack: value ends early".into()),
+        }
+    }
+
+    /// The bytes of a range [`Framer::next_raw`] returned (valid until the next call).
+    pub fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or_default()
+    }
+
+    /// Where the next whole value is in the buffer (validated, nothing decoded), or `None` at a
+    /// clean end of stream.
+    pub fn next_raw(&mut self, r: &mut dyn Read) -> Result<Option<std::ops::Range<usize>>, String> {
         // A decode attempt re-parses the buffered bytes, so a large message arriving in many
         // reads is only retried on a short read (the sender paused: likely a message end) or
         // once the buffer doubled: linear, not quadratic, in the message size.
@@ -114,10 +132,11 @@ impl Framer {
         loop {
             let buffered = self.buf.len() - self.start;
             if buffered > 0 && buffered >= 2 * tried_at {
-                match msgpack::decode(&self.buf[self.start..]) {
-                    Ok((v, used)) => {
+                match msgpack::value_len(&self.buf[self.start..]) {
+                    Ok(used) => {
+                        let range = self.start..self.start + used;
                         self.start += used;
-                        return Ok(Some(v));
+                        return Ok(Some(range));
                     }
                     Err(DecodeError::Invalid(why)) => {
                         return Err(format!("malformed msgpack: {why}"))
@@ -166,16 +185,40 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
     let mut framer = Framer::new(shared.max_bytes);
     let mut scratch = shared.redaction.scratch();
     let mut next: Option<(Box<dyn Conn>, Framer)> = None;
+    // Reused for every chunk of the connection: the outgoing message, a compressed chunk's
+    // inflated bytes, and Message mode's single entry.
     let mut out = Vec::new();
+    let mut inflated = Vec::new();
+    let mut one = Vec::new();
     if let Some(key) = &shared.listen_key {
         handshake::accept(&mut conn, &mut framer, key, &shared.hostname)?;
     }
-    while let Some(msg) = framer.next(&mut conn)? {
-        let (mut batch, _mode) = protocol::parse(msg, shared.max_bytes)?;
-        redact_records(
-            &shared.redaction,
-            batch.entries.iter_mut().map(|(_, record)| record),
-            &mut scratch,
+    while let Some(range) = framer.next_raw(&mut conn)? {
+        let batch = protocol::parse_raw(framer.bytes(range), shared.max_bytes, &mut inflated)?;
+        let id = format!(
+            "logredact-{}-{}",
+            std::process::id(),
+            shared.chunks.fetch_add(1, Ordering::Relaxed)
+        );
+        out.clear();
+        // A Forward-mode message: [tag, entries, {"chunk": id}].
+        out.push(0x93);
+        msgpack::write_str_head(&mut out, batch.tag.len());
+        out.extend_from_slice(batch.tag);
+        let (bytes, count) = match batch.entries {
+            RawEntries::Seq { bytes, count } => (bytes, count),
+            RawEntries::One { time, record } => {
+                one.clear();
+                one.push(0x92);
+                one.extend_from_slice(time);
+                one.extend_from_slice(record);
+                (one.as_slice(), Some(1))
+            }
+        };
+        redact_entries(&shared.redaction, bytes, count, &mut scratch, &mut out)?;
+        msgpack::encode(
+            &Value::Map(vec![(msgpack::str(b"chunk"), msgpack::str(id.as_bytes()))]),
+            &mut out,
         );
         if next.is_none() {
             let mut c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
@@ -188,13 +231,6 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
         let Some((hop, replies)) = next.as_mut() else {
             continue;
         };
-        let id = format!(
-            "logredact-{}-{}",
-            std::process::id(),
-            shared.chunks.fetch_add(1, Ordering::Relaxed)
-        );
-        out.clear();
-        encode_forward(&batch, Some(id.as_bytes()), &mut out);
         hop.write_all(&out)
             .map_err(|e| format!("next hop write: {e}"))?;
         hop.flush().map_err(|e| format!("next hop write: {e}"))?;
@@ -203,7 +239,7 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
             Some(_) => return Err("next hop sent a wrong ack".into()),
             None => return Err("next hop closed before its ack".into()),
         }
-        if let Some(chunk) = &batch.chunk {
+        if let Some(chunk) = batch.chunk {
             out.clear();
             encode_ack(chunk, &mut out);
             conn.write_all(&out)
