@@ -63,7 +63,12 @@ const CLEAN: &[&str] = &[
     "GET /x?a=1&token=[secure] HTTP/1.1",
     "2024-05-01 10:00:00,123 botocore.credentials: Found credentials in environment variables.",
     "INFO botocore.credentials: Credentials found in config file: ~/.aws/config",
-    "Dec 27 09:01:02 host chpasswd[30938]: pam_unix(chpasswd:chauthtok): user \"bob\" does not exist",
+    "Dec 27 09:01:02 host chpasswd[30938]: pam_unix(chpasswd:chauthtok): user \"bob\" does not exist",    // A secret's name (namespace/name reference) and small counts under token-named keys.
+    "{\"secret\":\"shop/db\"}",
+    "{\"tokens\":42,\"max_tokens\": 4096}",
+    "{\"usage\":{\"max_tokens\":4096,\"tokens\":1.5}}",
+    // A pagination token escaped inside a Docker `log` string is still a pagination token.
+    "{\"log\":\"{\\\"nextPageToken\\\":\\\"CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA3\\\"}\\n\",\"stream\":\"stdout\"}",
 ];
 
 /// Secret classes: (line, a part of the secret that must be gone, context that must stay).
@@ -327,6 +332,45 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
         "10.0.0.7 - - [01/May/2024:10:00:00 +0000] \"GET /healthz HTTP/1.1\" 200 12 \"-\" \"curl/8.5.0\" 812 \"Basic YWRtaW46UXczcnR5VTFvcA==\"",
         "YWRtaW46UXczcnR5VTFvcA",
         &[],
+    ),    (
+        "{\"secret\":\"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\"}",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["{\"secret\":"],
+    ),
+    (
+        "{\"token\":12345678901234567890}",
+        "12345678901234567890",
+        &["{\"token\":"],
+    ),
+    (
+        "fly deploy with fo1_q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4gH5iJ6kL",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3",
+        &["fly deploy with "],
+    ),
+    (
+        "MAILGUN_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        &[],
+    ),
+    (
+        "curl -s --user api:key-3ax6xnjp29jd6fds4gc373sgvjxteol0 https://api.mailgun.net/v3/m",
+        "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        &["https://api.mailgun.net/v3/m"],
+    ),
+    (
+        "stripe rk_prod_51Hq2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX3yZ4",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "infracost: using ico-q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB",
+        &["infracost: using "],
+    ),
+    (
+        "  .dockerconfigjson: eyJhdXRocyI6eyJyZWdpc3RyeS5zaG9wLnRlc3QiOnsiYXV0aCI6IlpHVndiRzk1T21SbWJIcEhReU1oUXkweGF6WlYifX19",
+        "eyJyZWdpc3RyeS5zaG9wLnRlc3Qi",
+        &[".dockerconfigjson: "],
     ),
 ];
 
