@@ -67,6 +67,14 @@ const CLEAN: &[&str] = &[
     "{\"secret\":\"shop/db\"}",
     "{\"tokens\":42,\"max_tokens\": 4096}",
     "{\"usage\":{\"max_tokens\":4096,\"tokens\":1.5}}",
+    // Near misses of the batch-2 classes: prose after a dash or `password is`, an empty curl
+    // password, a hex cache key, a cookie column without a session cookie.
+    "refresh token - expired, requesting a new one",
+    "WARN the password is incorrect, try again",
+    "curl -u admin: https://es.shop.test:9200/",
+    "cache key=52bff44206fbec640a783616824c41ccfd650411 evicted",
+    "10.0.0.7 GET / 200 \"theme=dark;lang=de\"",
+    "INSERT INTO users (name, email) VALUES ('bob', 'bob@shop.test')",
     // A pagination token escaped inside a Docker `log` string is still a pagination token.
     "{\"log\":\"{\\\"nextPageToken\\\":\\\"CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA3\\\"}\\n\",\"stream\":\"stdout\"}",
 ];
@@ -371,6 +379,65 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
         "  .dockerconfigjson: eyJhdXRocyI6eyJyZWdpc3RyeS5zaG9wLnRlc3QiOnsiYXV0aCI6IlpHVndiRzk1T21SbWJIcEhReU1oUXkweGF6WlYifX19",
         "eyJyZWdpc3RyeS5zaG9wLnRlc3Qi",
         &[".dockerconfigjson: "],
+    ),    (
+        "okta token - 'q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0'",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["okta token - '"],
+    ),
+    (
+        "SONAR_LOGIN := \"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4g\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["SONAR_LOGIN := \""],
+    ),
+    (
+        "OKTA_TOKEN ?= q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "API_SECRET ::= \"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "curl -u \":d2LkV78zLx!t\" https://api.shop.test/",
+        "d2LkV78zLx!t",
+        &["https://api.shop.test/"],
+    ),
+    (
+        "curl https://api.shop.test/v1/charges -u q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0: -d amount=100",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["-d amount=100"],
+    ),
+    (
+        "VERY_SECRET_TOO = 'f6CGV4aMM9zedoh3OUNbSakBymo7yplB'",
+        "f6CGV4aMM9zedoh3OUNbSakBymo7yplB",
+        &["VERY_SECRET_TOO = '"],
+    ),
+    (
+        "[DEBUG] Using Key=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["[DEBUG] Using Key="],
+    ),
+    (
+        "2024-05-01 10:00:00 10.0.0.7 GET /app 200 \"SESSIONID=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0;theme=dark\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[";theme=dark\""],
+    ),
+    (
+        "LOG:  statement: INSERT INTO settings (name, value) VALUES ('heroku_api_key', '3f0c9a7e-2b1d-4c8e-9a6f-5d4e3c2b1a09')",
+        "3f0c9a7e-2b1d-4c8e-9a6f-5d4e3c2b1a09",
+        &["VALUES ('heroku_api_key', '"],
+    ),
+    (
+        "password = b'Qw3rtyU1op'",
+        "Qw3rtyU1op",
+        &["password = b'"],
+    ),
+    (
+        "INFO the password is Qw3rtyU1op",
+        "Qw3rtyU1op",
+        &["the password is "],
     ),
 ];
 
