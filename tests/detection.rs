@@ -63,7 +63,20 @@ const CLEAN: &[&str] = &[
     "GET /x?a=1&token=[secure] HTTP/1.1",
     "2024-05-01 10:00:00,123 botocore.credentials: Found credentials in environment variables.",
     "INFO botocore.credentials: Credentials found in config file: ~/.aws/config",
-    "Dec 27 09:01:02 host chpasswd[30938]: pam_unix(chpasswd:chauthtok): user \"bob\" does not exist",
+    "Dec 27 09:01:02 host chpasswd[30938]: pam_unix(chpasswd:chauthtok): user \"bob\" does not exist",    // A secret's name (namespace/name reference) and small counts under token-named keys.
+    "{\"secret\":\"shop/db\"}",
+    "{\"tokens\":42,\"max_tokens\": 4096}",
+    "{\"usage\":{\"max_tokens\":4096,\"tokens\":1.5}}",
+    // Near misses of the batch-2 classes: prose after a dash or `password is`, an empty curl
+    // password, a hex cache key, a cookie column without a session cookie.
+    "refresh token - expired, requesting a new one",
+    "WARN the password is incorrect, try again",
+    "curl -u admin: https://es.shop.test:9200/",
+    "cache key=52bff44206fbec640a783616824c41ccfd650411 evicted",
+    "10.0.0.7 GET / 200 \"theme=dark;lang=de\"",
+    "INSERT INTO users (name, email) VALUES ('bob', 'bob@shop.test')",
+    // A pagination token escaped inside a Docker `log` string is still a pagination token.
+    "{\"log\":\"{\\\"nextPageToken\\\":\\\"CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA3\\\"}\\n\",\"stream\":\"stdout\"}",
 ];
 
 /// Secret classes: (line, a part of the secret that must be gone, context that must stay).
@@ -327,6 +340,104 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
         "10.0.0.7 - - [01/May/2024:10:00:00 +0000] \"GET /healthz HTTP/1.1\" 200 12 \"-\" \"curl/8.5.0\" 812 \"Basic YWRtaW46UXczcnR5VTFvcA==\"",
         "YWRtaW46UXczcnR5VTFvcA",
         &[],
+    ),    (
+        "{\"secret\":\"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\"}",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["{\"secret\":"],
+    ),
+    (
+        "{\"token\":12345678901234567890}",
+        "12345678901234567890",
+        &["{\"token\":"],
+    ),
+    (
+        "fly deploy with fo1_q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4gH5iJ6kL",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3",
+        &["fly deploy with "],
+    ),
+    (
+        "MAILGUN_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        &[],
+    ),
+    (
+        "curl -s --user api:key-3ax6xnjp29jd6fds4gc373sgvjxteol0 https://api.mailgun.net/v3/m",
+        "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        &["https://api.mailgun.net/v3/m"],
+    ),
+    (
+        "stripe rk_prod_51Hq2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX3yZ4",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "infracost: using ico-q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB",
+        &["infracost: using "],
+    ),
+    (
+        "  .dockerconfigjson: eyJhdXRocyI6eyJyZWdpc3RyeS5zaG9wLnRlc3QiOnsiYXV0aCI6IlpHVndiRzk1T21SbWJIcEhReU1oUXkweGF6WlYifX19",
+        "eyJyZWdpc3RyeS5zaG9wLnRlc3Qi",
+        &[".dockerconfigjson: "],
+    ),    (
+        "okta token - 'q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0'",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["okta token - '"],
+    ),
+    (
+        "SONAR_LOGIN := \"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aB2cD3eF4g\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["SONAR_LOGIN := \""],
+    ),
+    (
+        "OKTA_TOKEN ?= q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "API_SECRET ::= \"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[],
+    ),
+    (
+        "curl -u \":d2LkV78zLx!t\" https://api.shop.test/",
+        "d2LkV78zLx!t",
+        &["https://api.shop.test/"],
+    ),
+    (
+        "curl https://api.shop.test/v1/charges -u q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0: -d amount=100",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["-d amount=100"],
+    ),
+    (
+        "VERY_SECRET_TOO = 'f6CGV4aMM9zedoh3OUNbSakBymo7yplB'",
+        "f6CGV4aMM9zedoh3OUNbSakBymo7yplB",
+        &["VERY_SECRET_TOO = '"],
+    ),
+    (
+        "[DEBUG] Using Key=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &["[DEBUG] Using Key="],
+    ),
+    (
+        "2024-05-01 10:00:00 10.0.0.7 GET /app 200 \"SESSIONID=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0;theme=dark\"",
+        "q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0",
+        &[";theme=dark\""],
+    ),
+    (
+        "LOG:  statement: INSERT INTO settings (name, value) VALUES ('heroku_api_key', '3f0c9a7e-2b1d-4c8e-9a6f-5d4e3c2b1a09')",
+        "3f0c9a7e-2b1d-4c8e-9a6f-5d4e3c2b1a09",
+        &["VALUES ('heroku_api_key', '"],
+    ),
+    (
+        "password = b'Qw3rtyU1op'",
+        "Qw3rtyU1op",
+        &["password = b'"],
+    ),
+    (
+        "INFO the password is Qw3rtyU1op",
+        "Qw3rtyU1op",
+        &["the password is "],
     ),
 ];
 

@@ -331,7 +331,9 @@ fn secret_field(
     let content = &text[t.content.clone()];
     match t.kind {
         TokenKind::Scalar => {
-            if matches!(content, b"true" | b"false" | b"null") {
+            // A small count under a count-like name (`"tokens": 42`) is not a secret; a number
+            // of 6+ digits may be a PIN or a numeric key and stays redacted.
+            if matches!(content, b"true" | b"false" | b"null") || is_small_count(content) {
                 return None;
             }
             let encoding = match depth {
@@ -349,7 +351,11 @@ fn secret_field(
             json::decode(content, decoded, local);
             let span = secret_value_span(decoded);
             let value = &decoded[span.clone()];
-            if span.is_empty() || is_placeholder(value) || is_placeholder_value(value) {
+            if span.is_empty()
+                || is_placeholder(value)
+                || is_placeholder_value(value)
+                || is_secret_reference(value)
+            {
                 return None;
             }
             // Decoded span → bytes of this view → raw.
@@ -488,6 +494,29 @@ fn is_valid_json(text: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
+/// A JSON number of at most 5 digits (with an optional sign and fraction): a count, never a key.
+fn is_small_count(number: &[u8]) -> bool {
+    let digits = number.strip_prefix(b"-").unwrap_or(number);
+    let whole = digits.split(|&b| b == b'.').next().unwrap_or(digits);
+    !whole.is_empty() && whole.len() <= 5 && digits.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+/// A secret's name rather than its value: a Kubernetes-style `namespace/name` reference
+/// (`{"secret":"shop/db"}`), lower-case DNS labels on both sides of one `/`, each with a letter.
+/// Mixed case, other punctuation or more segments stay secrets (fail closed).
+fn is_secret_reference(value: &[u8]) -> bool {
+    let label = |part: &[u8]| {
+        (1..=63).contains(&part.len())
+            && part.first().is_some_and(|b| b.is_ascii_lowercase())
+            && part.last().is_some_and(|b| b.is_ascii_alphanumeric())
+            && part
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'))
+    };
+    let mut parts = value.splitn(3, |&b| b == b'/');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(ns), Some(name), None) if label(ns) && label(name))
+}
+
 /// The part of a secret-field value to hide: all of it, or what follows an auth scheme word.
 fn secret_value_span(value: &[u8]) -> Range<usize> {
     for scheme in AUTH_SCHEMES {
@@ -510,6 +539,22 @@ mod tests {
         assert_eq!(secret_value_span(b"basic dXNlcjpwdw=="), 6..18);
         assert_eq!(secret_value_span(b"hunter2"), 0..7);
         assert_eq!(secret_value_span(b"Bearer "), 0..7);
+    }
+
+    #[test]
+    fn counts_and_references_are_not_secret_values() {
+        assert!(is_small_count(b"42") && is_small_count(b"4096") && is_small_count(b"1.5"));
+        assert!(!is_small_count(b"123456") && !is_small_count(b"12345678901234567890"));
+        assert!(is_secret_reference(b"shop/db") && is_secret_reference(b"kube-system/tls-cert"));
+        for secret in [
+            &b"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0"[..],
+            b"Shop/Db9",
+            b"a/b/c",
+            b"/db",
+            b"hunter2",
+        ] {
+            assert!(!is_secret_reference(secret));
+        }
     }
 
     #[test]
