@@ -267,7 +267,12 @@ fn walk(
             continue;
         }
         if is_secret_value(scanner, text, tokens, t, &secret_containers) {
-            if let Some(f) = secret_field(text, t, map, depth, &mut decoded, &mut local) {
+            let name = match t.role {
+                Role::MemberValue { key } => token_text(text, &tokens.tokens[key as usize]),
+                _ => Cow::Borrowed(&b""[..]),
+            };
+            let shape = ExemptShapes::for_key(&name);
+            if let Some(f) = secret_field(text, t, map, depth, (&mut decoded, &mut local), shape) {
                 out.push(f);
                 continue;
             }
@@ -325,15 +330,17 @@ fn secret_field(
     t: &Token,
     map: &Map,
     depth: u8,
-    decoded: &mut Vec<u8>,
-    local: &mut Vec<usize>,
+    (decoded, local): (&mut Vec<u8>, &mut Vec<usize>),
+    shape: ExemptShapes,
 ) -> Option<Finding> {
     let content = &text[t.content.clone()];
     match t.kind {
         TokenKind::Scalar => {
             // A small count under a count-like name (`"tokens": 42`) is not a secret; a number
             // of 6+ digits may be a PIN or a numeric key and stays redacted.
-            if matches!(content, b"true" | b"false" | b"null") || is_small_count(content) {
+            if matches!(content, b"true" | b"false" | b"null")
+                || (shape == ExemptShapes::Counts && is_small_count(content))
+            {
                 return None;
             }
             let encoding = match depth {
@@ -354,7 +361,7 @@ fn secret_field(
             if span.is_empty()
                 || is_placeholder(value)
                 || is_placeholder_value(value)
-                || is_secret_reference(value)
+                || (shape == ExemptShapes::References && is_secret_reference(value))
             {
                 return None;
             }
@@ -499,6 +506,34 @@ fn is_small_count(number: &[u8]) -> bool {
     let digits = number.strip_prefix(b"-").unwrap_or(number);
     let whole = digits.split(|&b| b == b'.').next().unwrap_or(digits);
     !whole.is_empty() && whole.len() <= 5 && digits.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+/// Which benign value shapes a secret-named member's key allows. Fail closed: only keys that name
+/// token counts (`tokens`, `max_tokens`) may hold a small number, only keys that name a secret
+/// object (`secret`, `secretName`) a `namespace/name` reference; a password-like key
+/// (`password`, `pin`, `passwd`, …) allows neither, so `{"password":"summer/winter"}` and
+/// `{"password":1234}` stay redacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExemptShapes {
+    None,
+    Counts,
+    References,
+}
+
+impl ExemptShapes {
+    fn for_key(name: &[u8]) -> Self {
+        let name = name.to_ascii_lowercase();
+        let has = |w: &[u8]| name.windows(w.len()).any(|x| x == w);
+        if has(b"pass") || has(b"pwd") || has(b"pin") {
+            ExemptShapes::None
+        } else if has(b"token") {
+            ExemptShapes::Counts
+        } else if has(b"secret") {
+            ExemptShapes::References
+        } else {
+            ExemptShapes::None
+        }
+    }
 }
 
 /// A secret's name rather than its value: a Kubernetes-style `namespace/name` reference
