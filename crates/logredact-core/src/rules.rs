@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+pub mod repeats;
+
 use crate::finding::Mode;
 use crate::scrub;
 use crate::validate;
@@ -283,7 +285,7 @@ impl Rule {
     pub fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
-            build_regex(&self.pattern)
+            build_rule_regex(&self.pattern)
                 .unwrap_or_else(|e| panic!("rule '{}' does not compile: {e}", self.id))
         })
     }
@@ -485,7 +487,7 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
     }
     let compiled = OnceLock::new();
     if compile == Compile::Now {
-        let regex = build_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+        let regex = build_rule_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
         let _ = compiled.set(regex);
     }
     let groups = hir.properties().explicit_captures_len();
@@ -551,6 +553,16 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         max_match_len,
         origin: file.to_string(),
     })))
+}
+
+/// Compiles a rule's own regex: [`build_regex`] of the pattern with its wide bounded repeats
+/// widened (see [`repeats`]: a superset, and far fewer NFA states to confirm with).
+fn build_rule_regex(pattern: &str) -> Result<Regex, String> {
+    build_regex(&repeats::widened(
+        pattern,
+        repeats::WIDEST_BOUNDED_REPEAT,
+        repeats::Widen::CaptureGroups,
+    ))
 }
 
 /// Compiles a rule regex the way every engine interprets it: bytes, ASCII classes and word
@@ -697,7 +709,7 @@ mod tests {
             }
         }
         for rule in &set.rules {
-            assert!(build_regex(&rule.pattern).is_ok(), "{}", rule.id);
+            assert!(build_rule_regex(&rule.pattern).is_ok(), "{}", rule.id);
             for p in rule.allowlists.iter().flat_map(|al| &al.patterns) {
                 assert!(build_regex(p).is_ok(), "{}: allowlist", rule.id);
             }

@@ -97,7 +97,11 @@ pub fn compile(
         let expression = if by_keyword {
             Cow::Owned(hs_compat::keyword_expression(&rule.keywords))
         } else {
-            hs_compat::relaxed_for_hyperscan(&rule.pattern, options.widest_bounded_repeat)
+            crate::rules::repeats::widened(
+                &rule.pattern,
+                options.widest_bounded_repeat,
+                crate::rules::repeats::Widen::Everywhere,
+            )
         };
         let pattern = Pattern {
             id: Some(i),

@@ -10,69 +10,14 @@
 //! - `\<`, `\>`, `\b{…}`: Rust word-boundary assertions; PCRE reads `\<` as a literal `<`.
 //! - nested classes `[a[bc]]` and class set operations `&&`, `--`, `~~`: Rust only.
 //!
-//! It also widens very wide bounded repeats ([`relaxed_for_hyperscan`]), which Hyperscan compiles
-//! slowly.
+//! Hyperscan compiles each rule's pattern with its wide bounded repeats widened, as the confirm
+//! stage does ([`crate::rules::repeats`]).
 //!
 //! Semantics that agree, and why (the differential tests check them): with `unicode(false)` Rust's
 //! `\w \d \s \b .` and `(?i)` are ASCII, as Hyperscan's are without `HS_FLAG_UTF8`/`HS_FLAG_UCP`;
 //! Hyperscan runs with `HS_FLAG_MULTILINE`, so `^`/`$` match at line edges, which is where Rust's
 //! `^`/`$` match when `detect` confirms one line. Hyperscan's `\v` is wider than Rust's (vertical
 //! whitespace, not only VT): a superset only adds candidates, which the confirm stage drops.
-
-use std::borrow::Cow;
-
-use regex_syntax::ast::{self, Ast};
-
-/// Bounded repeats wider than this are widened to `{m,}` for Hyperscan: a `{64,4000}` over a
-/// class took 7 s of a 9 s database compile, `{64,}` compiles in milliseconds; at 64 the full
-/// built-in set compiles in ~0.8 s CPU instead of ~1.5 s, and scans no slower than at 256 or 16
-/// (`hyperscan-widen*` in `benches/engines.rs`; differences were within this machine's noise).
-/// The widened pattern matches a superset, so every match end of the rule is still reported;
-/// extra ends are dropped when `detect` confirms with the rule's own regex.
-pub const WIDEST_BOUNDED_REPEAT: u32 = 64;
-
-/// The pattern Hyperscan compiles for a rule: `pattern` with bounded repeats wider than
-/// `widest` widened to `{m,}` (unchanged if there are none, or if it does not parse).
-pub fn relaxed_for_hyperscan(pattern: &str, widest: u32) -> Cow<'_, str> {
-    let Ok(mut ast) = ast::parse::Parser::new().parse(pattern) else {
-        return Cow::Borrowed(pattern);
-    };
-    if !widen_repeats(&mut ast, widest) {
-        return Cow::Borrowed(pattern);
-    }
-    let mut relaxed = String::new();
-    match ast::print::Printer::new().print(&ast, &mut relaxed) {
-        Ok(()) => Cow::Owned(relaxed),
-        Err(_) => Cow::Borrowed(pattern),
-    }
-}
-
-/// Widens wide bounded repeats in place; returns whether anything changed.
-fn widen_repeats(node: &mut Ast, widest: u32) -> bool {
-    match node {
-        Ast::Repetition(rep) => {
-            let mut changed = false;
-            if let ast::RepetitionKind::Range(ast::RepetitionRange::Bounded(min, max)) = rep.op.kind
-            {
-                if max > widest {
-                    rep.op.kind = ast::RepetitionKind::Range(ast::RepetitionRange::AtLeast(min));
-                    changed = true;
-                }
-            }
-            widen_repeats(&mut rep.ast, widest) | changed
-        }
-        Ast::Group(group) => widen_repeats(&mut group.ast, widest),
-        Ast::Alternation(alt) => alt
-            .asts
-            .iter_mut()
-            .fold(false, |changed, a| widen_repeats(a, widest) | changed),
-        Ast::Concat(concat) => concat
-            .asts
-            .iter_mut()
-            .fold(false, |changed, a| widen_repeats(a, widest) | changed),
-        _ => false,
-    }
-}
 
 /// Keywords shorter than this are too common to stand in for a rule's regex.
 const SHORTEST_STAND_IN_KEYWORD: usize = 4;
@@ -208,7 +153,7 @@ pub fn unsupported_reason(pattern: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{relaxed_for_hyperscan, unsupported_reason};
+    use super::unsupported_reason;
 
     #[test]
     fn keywords_stand_in_for_patterns_without_anchors() {
@@ -230,22 +175,6 @@ mod tests {
             keyword_expression(&kw(&["a.b", "sig="])),
             r"(?i)(?:a\.b|sig=)"
         );
-    }
-
-    #[test]
-    fn wide_bounded_repeats_are_widened_only() {
-        let p = r#"key:"((?:\\[nr]|[A-Za-z0-9+/=]){64,4000})"\s{0,8}x{3}y{2,}"#;
-        let relaxed = relaxed_for_hyperscan(p, 256);
-        assert_eq!(
-            relaxed,
-            r#"key:"((?:\\[nr]|[A-Za-z0-9+/=]){64,})"\s{0,8}x{3}y{2,}"#
-        );
-        assert_eq!(relaxed_for_hyperscan(r"a{1,256}", 256), r"a{1,256}");
-        assert_eq!(
-            relaxed_for_hyperscan(r"(?i)a[b-z]{2,9000}?", 256),
-            r"(?i)a[b-z]{2,}?"
-        );
-        assert_eq!(relaxed_for_hyperscan(r"(unclosed", 256), r"(unclosed");
     }
 
     #[test]

@@ -36,7 +36,6 @@ use memchr::{memchr, memchr2, memrchr};
 
 use super::hs_build::{self, Plan};
 use super::hs_cache;
-use super::hs_compat;
 use super::{Candidate, EngineError, EngineWarning, KeywordMatcher, Matcher};
 use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
@@ -80,7 +79,7 @@ impl HyperscanOptions {
             cache_dir: None,
             cache_after: CACHE_AFTER,
             som_leftmost: false,
-            widest_bounded_repeat: hs_compat::WIDEST_BOUNDED_REPEAT,
+            widest_bounded_repeat: crate::rules::repeats::WIDEST_BOUNDED_REPEAT,
             keyword_stand_ins: true,
         }
     }
