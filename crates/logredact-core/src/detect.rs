@@ -17,9 +17,8 @@ use memchr::{memchr, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::engine::{Candidate, Matcher};
-use crate::finding::{is_stand_in, MarkerGrammar};
+use crate::finding::{is_stand_in, MarkerGrammar, Precedence};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
-use crate::validate;
 
 pub use crate::engine::WHOLE_LINE_LIMIT;
 pub use profile::{RuleCost, RuleProfile};
@@ -82,8 +81,6 @@ pub struct Detector {
     /// Rules the matcher reports nothing for (no keyword, and not run by Hyperscan): confirmed on
     /// every line.
     every_line: Vec<u32>,
-    /// Per rule: tagged `generic` (loses to a specific rule when findings merge).
-    generic: Vec<bool>,
     /// For [`Detector::may_match_in`]: every keyword, built on first use (`None` if it cannot
     /// be built, or some rule has no keyword: then any text may match).
     keywords: OnceLock<Option<AhoCorasick>>,
@@ -100,17 +97,11 @@ impl Detector {
                     && !matcher.reports_rule_without_keywords(i as usize)
             })
             .collect();
-        let generic = rules
-            .rules
-            .iter()
-            .map(|r| r.tags.iter().any(|t| t == "generic"))
-            .collect();
         let markers = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
         Detector {
             rules,
             matcher,
             every_line,
-            generic,
             keywords: OnceLock::new(),
             markers,
         }
@@ -148,10 +139,9 @@ impl Detector {
         &self.markers
     }
 
-    /// Whether rule `index` reads context words only (tagged `generic`): it loses to specific
-    /// rules and to structure when findings overlap.
-    pub fn is_generic(&self, index: u32) -> bool {
-        self.generic[index as usize]
+    /// Which rule `index`'s findings rank among overlapping findings ([`Rule::precedence`]).
+    pub fn precedence(&self, index: u32) -> Precedence {
+        self.rules.rules[index as usize].precedence
     }
 
     /// The rules it detects.
@@ -441,11 +431,9 @@ impl Detector {
                 return false;
             }
         }
-        if let Some(name) = &rule.validate {
-            // Fail closed: only a weak shape's validator vetoes (see `validate::vetoes`).
-            if validate::vetoes(name) && !validate::check(name, secret) {
-                return false;
-            }
+        // Fail closed: only a weak shape's validator vetoes (see `Validator::on_failure`).
+        if rule.validate.is_some_and(|v| v.vetoes(secret)) {
+            return false;
         }
         let targets = Targets {
             secret,

@@ -19,9 +19,9 @@ use serde::Deserialize;
 
 pub mod repeats;
 
-use crate::finding::Mode;
+use crate::finding::{Mode, Precedence};
 use crate::scrub;
-use crate::validate;
+use crate::validate::Validator;
 
 /// The built-in rule files, embedded at compile time so the binary needs nothing at run time.
 pub const BUILTIN_FILES: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -129,6 +129,10 @@ struct RuleSpec {
     // Ours.
     #[serde(default)]
     validate: Option<String>,
+    /// `generic` (context words only: loses where findings overlap) or `specific`; default:
+    /// `generic` when tagged so.
+    #[serde(default)]
+    precedence: Option<String>,
     #[serde(default)]
     prefix: Option<String>,
     #[serde(default, rename = "listItem")]
@@ -233,8 +237,12 @@ pub struct Rule {
     pub keywords: Vec<String>,
     /// Tags for selecting rules (`--enable`/`--disable`).
     pub tags: Vec<String>,
-    /// The named validator a secret must pass (checksums, JWT, ...).
-    pub validate: Option<String>,
+    /// The validator a secret is checked with (checksums, JWT, ...); whether a failure drops the
+    /// finding is the validator's own policy ([`Validator::on_failure`]).
+    pub validate: Option<Validator>,
+    /// Which rule names a finding where findings overlap: `generic` rules (context words only)
+    /// lose to specific rules and to structure.
+    pub precedence: Precedence,
     /// The public prefix of this rule's secrets (`ghp_`), which partial mode may show.
     pub prefix: Option<String>,
     /// One more item of a list of secrets (`API_KEYS=k1,k2`), matched right after a secret of
@@ -268,6 +276,7 @@ impl Rule {
             keywords: Vec::new(),
             tags: Vec::new(),
             validate: None,
+            precedence: Precedence::Specific,
             prefix: None,
             list_item: None,
             redact: None,
@@ -508,15 +517,26 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
             return Err(err(format!("entropy {e} out of range 0..8 bits per byte")));
         }
     }
-    if let Some(v) = &spec.validate {
-        if !validate::is_known(v) {
-            // The value is not echoed: a misplaced secret in `validate` must not reach stderr.
-            return Err(err(format!(
-                "unknown validator (known: {})",
-                validate::NAMES.join(", ")
-            )));
+    let validate = match spec.validate.as_deref() {
+        None => None,
+        // The value is not echoed: a misplaced secret in `validate` must not reach stderr.
+        Some(name) => Some(
+            Validator::from_name(name)
+                .ok_or_else(|| err(format!("unknown validator (known: {})", Validator::names())))?,
+        ),
+    };
+    let precedence = match spec.precedence.as_deref() {
+        Some("generic") => Precedence::Generic,
+        Some("specific") => Precedence::Specific,
+        Some(_) => {
+            return Err(err(
+                "unknown precedence (known: generic, specific)".to_string()
+            ))
         }
-    }
+        // gitleaks-style files say it with a tag.
+        None if spec.tags.iter().any(|t| t == "generic") => Precedence::Generic,
+        None => Precedence::Specific,
+    };
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(err("empty keyword".into()));
     }
@@ -543,7 +563,8 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
         entropy: spec.entropy,
         keywords: spec.keywords,
         tags: spec.tags,
-        validate: spec.validate,
+        validate,
+        precedence,
         prefix: spec.prefix,
         list_item,
         redact: spec.redact,

@@ -17,45 +17,95 @@
 //!   `user:password` with a non-empty password.
 //!
 //! Fail closed: a validator may veto a finding only where the rule's shape alone is weak (bare
-//! base64 after `Basic`, see [`vetoes`]). A shape as specific as a vendor prefix plus its alphabet
+//! base64 after `Basic`, see [`Validator::on_failure`]). A shape as specific as a vendor prefix plus its alphabet
 //! and length (`ghp_` + 36 base62, `npm_…`, `AKIA…`, `eyJ….eyJ….…`) is redacted even when its
 //! check fails: a mistyped, truncated or test-fixture token is still a secret to a redactor. For
-//! those rules the check only raises confidence ([`check`] says whether it passed).
+//! those rules the check only raises confidence ([`Validator::check`] says whether it passed).
 
-/// Names of every validator a rule may ask for in its `validate` field.
-pub const NAMES: &[&str] = &[
-    "github-checksum",
-    "npm-checksum",
-    "jwt",
-    "aws-key-id",
-    "basic-auth",
-];
-
-/// Whether a failed check of validator `name` drops the finding. Only validators of weak shapes
-/// veto; the others (checksums, JWT structure, AWS key-id prefixes) guard shapes specific enough
-/// to redact on their own, so a failure there lowers confidence, never removes the redaction.
-pub fn vetoes(name: &str) -> bool {
-    matches!(name, "basic-auth")
+/// A validator a rule may ask for in its `validate` field, parsed once when the rule loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Validator {
+    /// `github-checksum`: GitHub's `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens' CRC-32 suffix.
+    GithubChecksum,
+    /// `npm-checksum`: npm's `npm_` tokens, the same scheme.
+    NpmChecksum,
+    /// `jwt`: a JOSE header with `alg` and a JSON payload.
+    Jwt,
+    /// `aws-key-id`: a known IAM unique-id prefix and base32.
+    AwsKeyId,
+    /// `basic-auth`: base64 of printable `user:password`.
+    BasicAuth,
 }
 
-/// Whether `name` is a known validator (rule loading rejects unknown names).
-pub fn is_known(name: &str) -> bool {
-    NAMES.contains(&name)
+/// What a failed check does to a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The shape alone is weak (bare base64 after `Basic`): the finding is dropped.
+    Veto,
+    /// The shape is specific enough to redact on its own: the finding stands, with less
+    /// confidence.
+    LowerConfidence,
 }
 
-/// Runs validator `name` on `secret`: whether the secret has the structure its format promises.
-/// A failure drops the finding only when [`vetoes`] says so. An unknown name passes (loading has
-/// already rejected unknown names).
-pub fn check(name: &str, secret: &[u8]) -> bool {
-    match name {
-        "github-checksum" => {
-            base62_crc_token(secret, &[b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"])
+impl Validator {
+    /// Every validator, in the order their names are listed to users.
+    pub const ALL: [Validator; 5] = [
+        Validator::GithubChecksum,
+        Validator::NpmChecksum,
+        Validator::Jwt,
+        Validator::AwsKeyId,
+        Validator::BasicAuth,
+    ];
+
+    /// The validator a rule file names, if there is one by that name.
+    pub fn from_name(name: &str) -> Option<Validator> {
+        Validator::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Its name in rule files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Validator::GithubChecksum => "github-checksum",
+            Validator::NpmChecksum => "npm-checksum",
+            Validator::Jwt => "jwt",
+            Validator::AwsKeyId => "aws-key-id",
+            Validator::BasicAuth => "basic-auth",
         }
-        "npm-checksum" => base62_crc_token(secret, &[b"npm_"]),
-        "jwt" => jwt(secret),
-        "aws-key-id" => aws_key_id(secret),
-        "basic-auth" => basic_auth(secret),
-        _ => true,
+    }
+
+    /// What a failed check does. Only validators of weak shapes veto; the others (checksums,
+    /// JWT structure, AWS key-id prefixes) guard shapes specific enough to redact on their own.
+    pub fn on_failure(self) -> OnFailure {
+        match self {
+            Validator::BasicAuth => OnFailure::Veto,
+            Validator::GithubChecksum
+            | Validator::NpmChecksum
+            | Validator::Jwt
+            | Validator::AwsKeyId => OnFailure::LowerConfidence,
+        }
+    }
+
+    /// Whether `secret` has the structure its format promises.
+    pub fn check(self, secret: &[u8]) -> bool {
+        match self {
+            Validator::GithubChecksum => {
+                base62_crc_token(secret, &[b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"])
+            }
+            Validator::NpmChecksum => base62_crc_token(secret, &[b"npm_"]),
+            Validator::Jwt => jwt(secret),
+            Validator::AwsKeyId => aws_key_id(secret),
+            Validator::BasicAuth => basic_auth(secret),
+        }
+    }
+
+    /// Whether a finding of `secret` is dropped: a vetoing validator whose check fails.
+    pub fn vetoes(self, secret: &[u8]) -> bool {
+        self.on_failure() == OnFailure::Veto && !self.check(secret)
+    }
+
+    /// Every validator's name, for messages (`a, b, c`).
+    pub fn names() -> String {
+        Validator::ALL.map(Validator::name).join(", ")
     }
 }
 
@@ -217,20 +267,33 @@ fn basic_auth(secret: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn check(name: &str, secret: &[u8]) -> bool {
+        Validator::from_name(name)
+            .expect("known validator")
+            .check(secret)
+    }
+
     #[test]
-    fn every_name_is_known_and_dispatched() {
-        for n in NAMES {
-            assert!(is_known(n));
+    fn every_name_parses_back_to_its_validator() {
+        for v in Validator::ALL {
+            assert_eq!(Validator::from_name(v.name()), Some(v));
         }
-        assert!(!is_known("nope"));
-        assert!(check("nope", b"anything"));
+        assert_eq!(Validator::from_name("nope"), None);
+        assert_eq!(Validator::from_name("JWT"), None, "names are exact");
     }
 
     #[test]
     fn only_weak_shapes_veto() {
-        assert!(vetoes("basic-auth"));
-        for n in ["github-checksum", "npm-checksum", "jwt", "aws-key-id"] {
-            assert!(!vetoes(n), "{n}");
+        assert!(Validator::BasicAuth.vetoes(b"bm8gY29sb24gaGVyZQ=="));
+        assert!(!Validator::BasicAuth.vetoes(b"ZGVwbG95OnMzY3IzdC1QYTU1"));
+        for v in [
+            Validator::GithubChecksum,
+            Validator::NpmChecksum,
+            Validator::Jwt,
+            Validator::AwsKeyId,
+        ] {
+            assert_eq!(v.on_failure(), OnFailure::LowerConfidence, "{}", v.name());
+            assert!(!v.vetoes(b"garbage"), "{}", v.name());
         }
     }
 
@@ -336,15 +399,15 @@ mod tests {
             b"A",
             b"npm_\xff",
         ];
-        for name in NAMES {
+        for validator in Validator::ALL {
             for i in inputs {
-                let _ = check(name, i);
+                let _ = validator.check(i);
             }
         }
         for len in 0..64 {
             let v: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
-            for name in NAMES {
-                let _ = check(name, &v);
+            for validator in Validator::ALL {
+                let _ = validator.check(&v);
             }
         }
     }

@@ -418,11 +418,7 @@ fn rule_finding(
         start: span.start,
         end: span.end,
         encoding,
-        precedence: if scanner.detector.is_generic(m.rule) {
-            Precedence::Generic
-        } else {
-            Precedence::Specific
-        },
+        precedence: scanner.detector.precedence(m.rule),
     }
 }
 
