@@ -272,7 +272,7 @@ impl Detector {
             }
             scratch.windows = windows;
         }
-        merge_overlapping(&mut found, &self.generic);
+        merge_overlapping(&mut found, |rule| self.precedence(rule));
         out.extend_from_slice(&found);
         scratch.line_findings = found;
     }
@@ -696,13 +696,13 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 
 /// Sorts findings and merges overlapping ones. A merged finding keeps the first one's rule, unless
 /// that rule is generic and another is specific (`github-pat` says more than `secret-assignment`).
-fn merge_overlapping(found: &mut Vec<RuleMatch>, generic: &[bool]) {
+fn merge_overlapping(found: &mut Vec<RuleMatch>, precedence: impl Fn(u32) -> Precedence) {
     found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.rule));
     let mut merged: Vec<RuleMatch> = Vec::with_capacity(found.len());
     for f in found.drain(..) {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {
-                if generic[last.rule as usize] && !generic[f.rule as usize] {
+                if precedence(f.rule) < precedence(last.rule) {
                     last.rule = f.rule;
                 }
                 last.end = last.end.max(f.end);

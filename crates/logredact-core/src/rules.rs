@@ -780,6 +780,36 @@ mod tests {
     }
 
     #[test]
+    fn precedence_is_a_field_that_defaults_to_the_generic_tag() {
+        let load = |extra: &str| {
+            let mut set = RuleSet::default();
+            set.add_toml(
+                "p.toml",
+                &format!("[[rules]]\nid='a'\nregex='x{{3}}'\n{extra}\n"),
+            )
+            .map(|()| set.rules[0].precedence)
+        };
+        assert_eq!(load(""), Ok(Precedence::Specific));
+        assert_eq!(load("tags=['generic']"), Ok(Precedence::Generic));
+        assert_eq!(load("precedence='generic'"), Ok(Precedence::Generic));
+        assert_eq!(
+            load("tags=['generic']\nprecedence='specific'"),
+            Ok(Precedence::Specific)
+        );
+        let e = load("precedence='hunter2'").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown precedence") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let builtin = RuleSet::builtin().unwrap();
+        let secret_assignment = builtin.rules.iter().find(|r| r.id == "secret-assignment");
+        assert_eq!(
+            secret_assignment.map(|r| r.precedence),
+            Some(Precedence::Generic)
+        );
+    }
+
+    #[test]
     fn errors_never_quote_values_from_the_file() {
         let secret = "ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8";
         let rule = "[[rules]]\nid = \"r\"\n";
