@@ -69,8 +69,8 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {what}: {e}", path.display()))
 }
 
 /// A fixed reason per PEM error: some variants carry a line of the file, which for a key file
@@ -87,7 +87,7 @@ fn pem_reason(e: &pem::Error) -> &'static str {
 }
 
 fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = read(path)?;
+    let bytes = read(path, what)?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{}: {what}: {}", path.display(), pem_reason(&e)))?;
@@ -101,7 +101,7 @@ fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, S
 }
 
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    let bytes = read(path)?;
+    let bytes = read(path, "private key")?;
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
         format!(
             "{}: private key: {} (PKCS#8, PKCS#1 or SEC1 PEM expected)",
