@@ -37,6 +37,28 @@ pub struct RelayArgs {
     /// with TLS it is not needed).
     #[arg(long)]
     pub listen_any: bool,
+    /// TLS on either side (boxed: the options are many and the subcommand enum holds them).
+    #[command(flatten)]
+    pub tls: Box<RelayTlsArgs>,
+    /// Largest message accepted (compressed chunks: after inflating); a larger one closes the
+    /// connection unacknowledged.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+    /// File holding the shared key senders must prove (Fluent Bit's `Shared_Key`); read from a
+    /// file so that it is not visible in the process list.
+    #[arg(long, value_name = "FILE")]
+    pub shared_key_file: Option<PathBuf>,
+    /// File holding the shared key of the next hop's `forward` input.
+    #[arg(long, value_name = "FILE")]
+    pub forward_shared_key_file: Option<PathBuf>,
+    /// The hostname given in the handshake.
+    #[arg(long, default_value = "logredact-relay", value_name = "NAME")]
+    pub self_hostname: String,
+}
+
+/// The TLS options of `logredact relay` (see [`tls`]).
+#[derive(Debug, Args, Clone)]
+pub struct RelayTlsArgs {
     /// Serve TLS to senders with this PEM certificate chain (leaf first); needs --tls-key.
     /// Read once at start: a renewed certificate needs a restart.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -64,20 +86,6 @@ pub struct RelayArgs {
     /// The PEM private key of --forward-tls-cert.
     #[arg(long, value_name = "FILE", requires_all = ["forward_tls", "forward_tls_cert"])]
     pub forward_tls_key: Option<PathBuf>,
-    /// Largest message accepted (compressed chunks: after inflating); a larger one closes the
-    /// connection unacknowledged.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
-    pub max_message_bytes: usize,
-    /// File holding the shared key senders must prove (Fluent Bit's `Shared_Key`); read from a
-    /// file so that it is not visible in the process list.
-    #[arg(long, value_name = "FILE")]
-    pub shared_key_file: Option<PathBuf>,
-    /// File holding the shared key of the next hop's `forward` input.
-    #[arg(long, value_name = "FILE")]
-    pub forward_shared_key_file: Option<PathBuf>,
-    /// The hostname given in the handshake.
-    #[arg(long, default_value = "logredact-relay", value_name = "NAME")]
-    pub self_hostname: String,
 }
 
 /// Reads a key file; one trailing newline is not part of the key.
@@ -135,7 +143,7 @@ fn forward_host(s: &str) -> Option<&str> {
 }
 
 /// The listen side's TLS config, if asked for.
-fn listen_tls(args: &RelayArgs) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+fn listen_tls(args: &RelayTlsArgs) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             tls::listen_config(cert, key, args.tls_client_ca.as_deref()).map(Some)
@@ -146,17 +154,16 @@ fn listen_tls(args: &RelayArgs) -> Result<Option<Arc<rustls::ServerConfig>>, Str
 }
 
 /// The forward side's TLS config, if asked for.
-fn forward_tls(args: &RelayArgs) -> Result<Option<tls::ForwardTls>, String> {
+fn forward_tls(args: &RelayTlsArgs, forward: &str) -> Result<Option<tls::ForwardTls>, String> {
     if !args.forward_tls {
         return Ok(None);
     }
-    let name = match (&args.forward_tls_server_name, forward_host(&args.forward)) {
+    let name = match (&args.forward_tls_server_name, forward_host(forward)) {
         (Some(n), _) => n.as_str(),
         (None, Some(h)) => h,
         (None, None) => {
             return Err(format!(
-                "--forward {}: no host name to verify; pass --forward-tls-server-name",
-                args.forward
+                "--forward {forward}: no host name to verify; pass --forward-tls-server-name"
             ))
         }
     };
@@ -176,7 +183,7 @@ pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
     };
     let listen = parse_addr(&args.listen).map_err(config)?;
     let forward = parse_addr(&args.forward).map_err(config)?;
-    let listen_tls = listen_tls(args).map_err(config)?;
+    let listen_tls = listen_tls(&args.tls).map_err(config)?;
     if let Addr::Tcp(a) = &listen {
         if !a.ip().is_loopback() && listen_tls.is_none() && !args.listen_any {
             return Err(config(format!(
@@ -185,7 +192,7 @@ pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
             )));
         }
     }
-    let forward_tls = forward_tls(args).map_err(config)?;
+    let forward_tls = forward_tls(&args.tls, &args.forward).map_err(config)?;
     let rules = load_rules(&filter_args.rules)?;
     let filter = build_filter(filter_args, rules)?;
     let shared = Arc::new(server::Shared {

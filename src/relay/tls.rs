@@ -226,9 +226,8 @@ pub fn accept<S: Socket>(config: &Arc<ServerConfig>, mut sock: S) -> Result<Box<
 /// Client side: the handshake with the next hop, verifying its certificate against the roots
 /// and the server name. The socket's own read timeout bounds it.
 pub fn connect<S: Socket>(tls: &ForwardTls, mut sock: S) -> Result<Box<dyn Conn>, String> {
-    let mut conn =
-        ClientConnection::new(Arc::clone(&tls.config), tls.name.clone()).map_err(|e| e.to_string())?;
+    let mut conn = ClientConnection::new(Arc::clone(&tls.config), tls.name.clone())
+        .map_err(|e| e.to_string())?;
     handshake(&mut conn, &mut sock)?;
     Ok(Box::new(StreamOwned::new(conn, sock)))
 }
-
