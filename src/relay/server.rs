@@ -159,14 +159,12 @@ impl Framer {
     /// Where the next whole value is in the buffer (validated, nothing decoded), or `None` at a
     /// clean end of stream.
     pub fn next_raw(&mut self, r: &mut dyn Read) -> Result<Option<std::ops::Range<usize>>, String> {
-        // A decode attempt re-parses the buffered bytes, so a large message arriving in many
-        // reads is only retried on a short read (the sender paused: likely a message end) or
-        // once the buffer doubled: linear, not quadratic, in the message size.
-        let mut tried_at = 0;
+        // The walk resumes where the last read ran out, so framing is linear in the message
+        // size however many reads it took (TLS: one per record of at most 16 KiB).
+        let mut walk = msgpack::Resumable::default();
         loop {
-            let buffered = self.buf.len() - self.start;
-            if buffered > 0 && buffered >= 2 * tried_at {
-                match msgpack::value_len(&self.buf[self.start..]) {
+            if self.buf.len() > self.start {
+                match walk.resume(&self.buf[self.start..]) {
                     Ok(used) => {
                         let range = self.start..self.start + used;
                         self.start += used;
@@ -175,18 +173,22 @@ impl Framer {
                     Err(DecodeError::Invalid(why)) => {
                         return Err(format!("malformed msgpack: {why}"))
                     }
-                    Err(DecodeError::Incomplete) => tried_at = buffered,
+                    Err(DecodeError::Incomplete) => {}
                 }
             }
             if self.start > 0 {
+                // Only before the first read of a value: `walk` has not started, so the
+                // positions it would keep are not shifted under it.
                 self.buf.drain(..self.start);
                 self.start = 0;
             }
             if self.buf.len() >= self.max {
                 return Err(format!("message over the {} byte cap", self.max));
             }
+            // A fixed read window: `resize` zero-fills it, so a window growing with the buffer
+            // would cost the whole buffer again on every short read.
             let have = self.buf.len();
-            let want = (have + have.max(64 * 1024)).min(self.max);
+            let want = (have + 64 * 1024).min(self.max);
             self.buf.resize(want, 0);
             let n = match r.read(&mut self.buf[have..]) {
                 Ok(n) => n,
@@ -206,10 +208,6 @@ impl Framer {
                 } else {
                     Err("stream ended inside a message".into())
                 };
-            }
-            if have + n < want {
-                // Short read: try again now.
-                tried_at = 0;
             }
         }
     }
