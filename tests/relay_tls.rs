@@ -917,8 +917,10 @@ fn framing_a_large_message_in_tls_record_sized_reads_is_linear() {
         assert_eq!(range.len(), msg.len());
         t.elapsed()
     };
-    let whole = time(msg.len()).max(Duration::from_millis(1));
-    let records = time(16 << 10);
+    // The best of three each: a shared machine's stalls only ever add time.
+    let best = |step: usize| (0..3).map(|_| time(step)).min().unwrap_or_default();
+    let whole = best(msg.len()).max(Duration::from_millis(1));
+    let records = best(16 << 10);
     let ratio = records.as_secs_f64() / whole.as_secs_f64();
     eprintln!(
         "framing 8 MiB: all bytes available {whole:?}, 16 KiB reads {records:?} ({ratio:.1}x)"

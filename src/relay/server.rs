@@ -196,6 +196,13 @@ impl Framer {
                     self.buf.truncate(have);
                     continue;
                 }
+                // TLS: the peer closed without a close_notify. Between messages that is an end
+                // like any other (nothing unacked is lost: the sender retries); inside one it
+                // is reported below as a truncated message.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.buf.truncate(have);
+                    0
+                }
                 Err(e) => {
                     self.buf.truncate(have);
                     return Err(format!("read: {e}"));
