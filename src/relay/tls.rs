@@ -174,7 +174,7 @@ pub fn forward_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
         .with_webpki_verifier(verifier);
-    let config = match identity {
+    let mut config = match identity {
         Some(id) => {
             let chain = load_certs(id.cert, "client certificate chain")?;
             let key = load_key(id.key)?;
@@ -188,6 +188,11 @@ pub fn forward_config(
         }
         None => builder.with_no_client_auth(),
     };
+    // No session resumption: an OpenSSL server that checks client certificates without a
+    // session id context (Fluent Bit 5.1.1's forward input with `tls.verify_client_cert on`)
+    // fails a resumed handshake ("session id context uninitialized"), which cost every other
+    // connection a refused chunk. Connections are long-lived, so a full handshake each is cheap.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(ForwardTls {
         config: Arc::new(config),
         name,

@@ -212,6 +212,14 @@ impl Relay {
         }
         &self.seen
     }
+
+    /// The relay's stderr so far, after what it wrote in the last 300 ms has been read.
+    pub fn stderr_now(&mut self) -> &str {
+        while let Ok(chunk) = self.stderr.recv_timeout(Duration::from_millis(300)) {
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        &self.seen
+    }
 }
 
 /// Complete stderr lines about a refused TLS handshake, other than the readiness probes of
