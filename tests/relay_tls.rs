@@ -90,6 +90,18 @@ fn tls_on_both_sides_redacts_and_acks_and_a_plaintext_client_gets_no_ack() {
     down.flush().unwrap();
     let reply = read_value(&mut up).expect("ack over TLS");
     assert!(is_ack_for(&reply, b"c1"));
+    // The sender leaves cleanly; the relay closes its next-hop connection with a close_notify
+    // (a clean end, Ok(0)), not a bare TCP close (which rustls reports as UnexpectedEof).
+    up.conn.send_close_notify();
+    up.flush().unwrap();
+    drop(up);
+    let mut b = [0u8; 16];
+    let end = down.read(&mut b);
+    assert!(
+        matches!(end, Ok(0)),
+        "next hop connection not closed with close_notify: {:?}",
+        end.map_err(|e| e.kind())
+    );
     assert!(!relay.seen.contains(SECRET), "stderr quotes input");
 }
 

@@ -30,20 +30,86 @@ use super::server::Conn;
 /// connection thread for ever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A socket the relay can put TLS on (the read timeout bounds the handshake).
+/// How long the close_notify alert may take to leave when a connection is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A socket the relay can put TLS on (the read timeout bounds the handshake, the write timeout
+/// the closing alert).
 pub trait Socket: Read + Write + Send + 'static {
     fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()>;
 }
 
 impl Socket for TcpStream {
     fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, t)
     }
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, t)
+    }
 }
 
 impl Socket for UnixStream {
     fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         UnixStream::set_read_timeout(self, t)
+    }
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, t)
+    }
+}
+
+/// The side data of a rustls connection (names [`Closing`]'s bound for both sides).
+trait Side {
+    type Data: rustls::SideData;
+}
+impl Side for ServerConnection {
+    type Data = rustls::server::ServerConnectionData;
+}
+impl Side for ClientConnection {
+    type Data = rustls::client::ClientConnectionData;
+}
+
+/// A TLS stream that says goodbye: dropped, it sends close_notify, so the peer sees a clean end
+/// rather than a truncation (Fluent Bit logs an `[error] unexpected eof` for that).
+struct Closing<C, S: Socket>(StreamOwned<C, S>)
+where
+    C: std::ops::DerefMut<Target = ConnectionCommon<<C as Side>::Data>> + Side;
+
+impl<C, S: Socket> Read for Closing<C, S>
+where
+    C: std::ops::DerefMut<Target = ConnectionCommon<<C as Side>::Data>> + Side,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<C, S: Socket> Write for Closing<C, S>
+where
+    C: std::ops::DerefMut<Target = ConnectionCommon<<C as Side>::Data>> + Side,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<C, S: Socket> Drop for Closing<C, S>
+where
+    C: std::ops::DerefMut<Target = ConnectionCommon<<C as Side>::Data>> + Side,
+{
+    fn drop(&mut self) {
+        self.0.conn.send_close_notify();
+        // Bounded: a peer that stopped reading must not hold this thread.
+        if self.0.sock.set_write_timeout(Some(CLOSE_TIMEOUT)).is_ok() {
+            while self.0.conn.wants_write() {
+                if self.0.conn.write_tls(&mut self.0.sock).is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -225,7 +291,7 @@ pub fn accept<S: Socket>(config: &Arc<ServerConfig>, mut sock: S) -> Result<Box<
         .map_err(|e| e.to_string())?;
     handshake(&mut conn, &mut sock)?;
     sock.set_read_timeout(None).map_err(|e| e.to_string())?;
-    Ok(Box::new(StreamOwned::new(conn, sock)))
+    Ok(Box::new(Closing(StreamOwned::new(conn, sock))))
 }
 
 /// Client side: the handshake with the next hop, verifying its certificate against the roots
@@ -234,5 +300,5 @@ pub fn connect<S: Socket>(tls: &ForwardTls, mut sock: S) -> Result<Box<dyn Conn>
     let mut conn = ClientConnection::new(Arc::clone(&tls.config), tls.name.clone())
         .map_err(|e| e.to_string())?;
     handshake(&mut conn, &mut sock)?;
-    Ok(Box::new(StreamOwned::new(conn, sock)))
+    Ok(Box::new(Closing(StreamOwned::new(conn, sock))))
 }
