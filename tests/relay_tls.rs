@@ -1,8 +1,9 @@
 //! `logredact relay` with TLS: our own rustls peers on both sides (redaction and acks over TLS,
 //! a plaintext client to a TLS listener, mTLS, a next hop with the wrong CA or name), config
-//! errors (exit 2 naming the file, never its content), and end to end with the real Fluent Bit
-//! (forward output with `tls on` → relay → forward input with `tls on`). Certificates are made
-//! per test with rcgen. Failure messages name fields and counts, never secrets.
+//! errors (exit 2 naming the file, never its content), linear framing of TLS-sized reads, and
+//! (relay_tls/fluent_bit.rs) end to end with the real Fluent Bit (forward output with `tls on`
+//! → relay → forward input with `tls on`). Certificates are made per test with rcgen
+//! (relay_tls/support.rs). Failure messages name fields and counts, never secrets.
 
 mod common;
 #[path = "relay_tls/fluent_bit.rs"]

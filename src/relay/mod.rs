@@ -215,3 +215,18 @@ pub fn run(filter_args: &FilterArgs, args: &RelayArgs) -> Result<u8, Failure> {
     })?;
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::forward_host;
+
+    /// The default name checked on the next hop's certificate is the host of `--forward`.
+    #[test]
+    fn forward_host_is_the_name_or_address_without_port_or_brackets() {
+        assert_eq!(forward_host("tcp:agg.example:24224"), Some("agg.example"));
+        assert_eq!(forward_host("tcp:127.0.0.1:24224"), Some("127.0.0.1"));
+        assert_eq!(forward_host("tcp:[::1]:24224"), Some("::1"));
+        assert_eq!(forward_host("tcp::24224"), None);
+        assert_eq!(forward_host("unix:/run/x.sock"), None);
+    }
+}
