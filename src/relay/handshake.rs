@@ -7,8 +7,8 @@
 //! Owns: nonces, salts, digests. Must never: log a key or a digest; accept a PING whose digest
 //! does not match (the connection is closed after a PONG saying so). User/password auth is not
 //! supported: the HELO asks for none. Fluent Bit's `forward` output runs the handshake only
-//! over TLS (which the relay does not serve yet), so `--shared-key-file` is for Fluentd senders
-//! and our own tests; the next-hop side is tested against Fluent Bit's `forward` input.
+//! over TLS, so with Fluent Bit senders `--shared-key-file` needs `--tls-cert`/`--tls-key`
+//! (tested in tests/relay_tls.rs); both sides are tested against the real Fluent Bit.
 
 use sha2::{Digest, Sha512};
 

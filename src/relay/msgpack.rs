@@ -370,6 +370,58 @@ pub fn value_len(buf: &[u8]) -> Result<usize, DecodeError> {
     Ok(c.pos)
 }
 
+/// [`value_len`] that resumes where the last call ran out of bytes, for a buffer that only
+/// grows at its end: a message arriving in many short reads (a TLS stream hands out one record
+/// of at most 16 KiB per read) is walked once in all, not once per read. Same checks and
+/// errors as [`value_len`].
+#[derive(Debug, Default)]
+pub struct Resumable {
+    /// Where the next value starts: every byte before it is validated.
+    pos: usize,
+    /// Values still to come in each open array/map, outermost first.
+    open: Vec<usize>,
+    started: bool,
+}
+
+impl Resumable {
+    /// Continues over `buf` (the same bytes as before, maybe more at the end): `Ok(len)` once
+    /// the first value is complete; `Incomplete` keeps the progress for the next call.
+    pub fn resume(&mut self, buf: &[u8]) -> Result<usize, DecodeError> {
+        while !(self.started && self.open.is_empty()) {
+            if self.open.len() > MAX_DEPTH {
+                return Err(DecodeError::Invalid("nesting too deep"));
+            }
+            // A value whose bytes are not all there yet is read again from its start next time:
+            // only its header, so at most a few bytes are re-read per call.
+            let mut c = Cursor { buf, pos: self.pos };
+            let children = match c.head()? {
+                Head::Scalar => 0,
+                Head::Str(n) | Head::Bin(n) => {
+                    c.take(n)?;
+                    0
+                }
+                Head::Array(n) => n,
+                Head::Map(n) => n.saturating_mul(2),
+            };
+            self.pos = c.pos;
+            self.started = true;
+            if children > 0 {
+                self.open.push(children);
+                continue;
+            }
+            // One value done: close every container it completes.
+            while let Some(left) = self.open.last_mut() {
+                *left -= 1;
+                if *left > 0 {
+                    break;
+                }
+                self.open.pop();
+            }
+        }
+        Ok(self.pos)
+    }
+}
+
 /// Appends a string header for `n` bytes (shortest form).
 pub fn write_str_head(out: &mut Vec<u8>, n: usize) {
     write_len(out, n, 0xa0, 31, [0xd9, 0xda, 0xdb]);
@@ -378,4 +430,45 @@ pub fn write_str_head(out: &mut Vec<u8>, n: usize) {
 /// Appends an array header for `n` elements (shortest form).
 pub fn write_array_head(out: &mut Vec<u8>, n: usize) {
     write_count(out, n, 0x90, [0xdc, 0xdd]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fed one byte more per call, [`Resumable`] ends where [`value_len`] does on the whole
+    /// buffer, with the same error, and reports `Incomplete` before.
+    #[test]
+    fn resumable_walk_agrees_with_value_len_byte_by_byte() {
+        let mut deep = vec![0x91u8; MAX_DEPTH + 2];
+        deep.push(0xc0);
+        let cases: Vec<Vec<u8>> = vec![
+            vec![0x01],
+            vec![0x90],
+            vec![0x80],
+            vec![
+                0x93, 0xa1, b't', 0x92, 0x92, 0x01, 0x81, 0xa1, b'k', 0xa2, b'v', b'w', 0x92, 0xd7,
+                0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x80, 0x81, 0xa5, b'c', b'h', b'u', b'n', b'k', 0xc4,
+                0x02, 0xff, 0xfe, 0x07,
+            ],
+            vec![0x92, 0x90, 0x91, 0x80, 0x05],
+            vec![
+                0xdc, 0x00, 0x02, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc7, 0x01, 0x05, 0xaa,
+            ],
+            vec![0x92, 0xc1, 0x00],
+            deep,
+        ];
+        for (i, bytes) in cases.iter().enumerate() {
+            let whole = value_len(bytes);
+            let mut walk = Resumable::default();
+            let mut got = Err(DecodeError::Incomplete);
+            for end in 1..=bytes.len() {
+                got = walk.resume(&bytes[..end]);
+                if got != Err(DecodeError::Incomplete) {
+                    break;
+                }
+            }
+            assert_eq!(got, whole, "case {i}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use super::handshake;
 use super::msgpack::{self, DecodeError, Value};
 use super::protocol::{self, encode_ack, is_ack_for, RawEntries};
 use super::redact::{redact_entries, Redaction};
+use super::tls::{self, ForwardTls, Socket};
 use super::Addr;
 
 /// How long the next hop may take to acknowledge a chunk before we give up on it.
@@ -36,18 +37,35 @@ pub struct Shared {
     /// `--forward-shared-key-file`: the key the next hop expects.
     pub forward_key: Option<Vec<u8>>,
     pub hostname: Vec<u8>,
+    /// `--tls-cert`/`--tls-key`: senders must speak TLS.
+    pub listen_tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--forward-tls`: the next hop is reached over verified TLS.
+    pub forward_tls: Option<ForwardTls>,
 }
 
-pub fn connect(addr: &Addr) -> io::Result<Box<dyn Conn>> {
-    Ok(match addr {
-        Addr::Unix(p) => Box::new(UnixStream::connect(p)?),
-        Addr::Tcp(a) => {
-            let s = TcpStream::connect(a)?;
-            s.set_nodelay(true)?;
-            s.set_read_timeout(Some(ACK_TIMEOUT))?;
-            Box::new(s)
+/// Connects to the next hop, with TLS when `tls` is set (the handshake is done before this
+/// returns; a failed one is an error, never a plaintext connection).
+pub fn connect(addr: &Addr, tls: Option<&ForwardTls>) -> Result<Box<dyn Conn>, String> {
+    fn wrap<S: Socket>(s: S, tls: Option<&ForwardTls>) -> Result<Box<dyn Conn>, String> {
+        match tls {
+            Some(t) => tls::connect(t, s).map_err(|why| format!("next hop TLS: {why}")),
+            None => Ok(Box::new(s)),
         }
-    })
+    }
+    let io = |e: io::Error| format!("next hop: {e}");
+    match addr {
+        Addr::Unix(p) => {
+            let s = UnixStream::connect(p).map_err(io)?;
+            s.set_read_timeout(Some(ACK_TIMEOUT)).map_err(io)?;
+            wrap(s, tls)
+        }
+        Addr::Tcp(a) => {
+            let s = TcpStream::connect(a).map_err(io)?;
+            s.set_nodelay(true).map_err(io)?;
+            s.set_read_timeout(Some(ACK_TIMEOUT)).map_err(io)?;
+            wrap(s, tls)
+        }
+    }
 }
 
 /// Accepts connections on `addr` forever, one thread per connection.
@@ -59,7 +77,7 @@ pub fn serve(addr: &Addr, shared: Arc<Shared>) -> io::Result<()> {
             let l = UnixListener::bind(p)?;
             for c in l.incoming() {
                 match c {
-                    Ok(c) => spawn(Box::new(c), &shared),
+                    Ok(c) => spawn(c, "unix socket peer".into(), &shared),
                     Err(e) => eprintln!("logredact relay: accept: {e}"),
                 }
             }
@@ -70,7 +88,10 @@ pub fn serve(addr: &Addr, shared: Arc<Shared>) -> io::Result<()> {
                 match c {
                     Ok(c) => {
                         let _ = c.set_nodelay(true);
-                        spawn(Box::new(c), &shared)
+                        let peer = c
+                            .peer_addr()
+                            .map_or_else(|_| "unknown peer".into(), |p| p.to_string());
+                        spawn(c, peer, &shared)
                     }
                     Err(e) => eprintln!("logredact relay: accept: {e}"),
                 }
@@ -80,11 +101,24 @@ pub fn serve(addr: &Addr, shared: Arc<Shared>) -> io::Result<()> {
     Ok(())
 }
 
-fn spawn(conn: Box<dyn Conn>, shared: &Arc<Shared>) {
+/// One thread per connection; the TLS handshake runs there too, so a slow or silent client
+/// never holds up the accept loop. Failures close this connection only, logged with the peer
+/// and a reason (never content).
+fn spawn<S: Socket>(sock: S, peer: String, shared: &Arc<Shared>) {
     let shared = Arc::clone(shared);
     std::thread::spawn(move || {
+        let conn: Box<dyn Conn> = match &shared.listen_tls {
+            Some(config) => match tls::accept(config, sock) {
+                Ok(c) => c,
+                Err(why) => {
+                    eprintln!("logredact relay: TLS handshake with {peer} failed: {why}");
+                    return;
+                }
+            },
+            None => Box::new(sock),
+        };
         if let Err(why) = handle(conn, &shared) {
-            eprintln!("logredact relay: connection closed: {why}");
+            eprintln!("logredact relay: connection from {peer} closed: {why}");
         }
     });
 }
@@ -125,14 +159,12 @@ impl Framer {
     /// Where the next whole value is in the buffer (validated, nothing decoded), or `None` at a
     /// clean end of stream.
     pub fn next_raw(&mut self, r: &mut dyn Read) -> Result<Option<std::ops::Range<usize>>, String> {
-        // A decode attempt re-parses the buffered bytes, so a large message arriving in many
-        // reads is only retried on a short read (the sender paused: likely a message end) or
-        // once the buffer doubled: linear, not quadratic, in the message size.
-        let mut tried_at = 0;
+        // The walk resumes where the last read ran out, so framing is linear in the message
+        // size however many reads it took (TLS: one per record of at most 16 KiB).
+        let mut walk = msgpack::Resumable::default();
         loop {
-            let buffered = self.buf.len() - self.start;
-            if buffered > 0 && buffered >= 2 * tried_at {
-                match msgpack::value_len(&self.buf[self.start..]) {
+            if self.buf.len() > self.start {
+                match walk.resume(&self.buf[self.start..]) {
                     Ok(used) => {
                         let range = self.start..self.start + used;
                         self.start += used;
@@ -141,24 +173,35 @@ impl Framer {
                     Err(DecodeError::Invalid(why)) => {
                         return Err(format!("malformed msgpack: {why}"))
                     }
-                    Err(DecodeError::Incomplete) => tried_at = buffered,
+                    Err(DecodeError::Incomplete) => {}
                 }
             }
             if self.start > 0 {
+                // Only before the first read of a value: `walk` has not started, so the
+                // positions it would keep are not shifted under it.
                 self.buf.drain(..self.start);
                 self.start = 0;
             }
             if self.buf.len() >= self.max {
                 return Err(format!("message over the {} byte cap", self.max));
             }
+            // A fixed read window: `resize` zero-fills it, so a window growing with the buffer
+            // would cost the whole buffer again on every short read.
             let have = self.buf.len();
-            let want = (have + have.max(64 * 1024)).min(self.max);
+            let want = (have + 64 * 1024).min(self.max);
             self.buf.resize(want, 0);
             let n = match r.read(&mut self.buf[have..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     self.buf.truncate(have);
                     continue;
+                }
+                // TLS: the peer closed without a close_notify. Between messages that is an end
+                // like any other (nothing unacked is lost: the sender retries); inside one it
+                // is reported below as a truncated message.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.buf.truncate(have);
+                    0
                 }
                 Err(e) => {
                     self.buf.truncate(have);
@@ -172,10 +215,6 @@ impl Framer {
                 } else {
                     Err("stream ended inside a message".into())
                 };
-            }
-            if have + n < want {
-                // Short read: try again now.
-                tried_at = 0;
             }
         }
     }
@@ -221,7 +260,7 @@ fn handle(mut conn: Box<dyn Conn>, shared: &Shared) -> Result<(), String> {
             &mut out,
         );
         if next.is_none() {
-            let mut c = connect(&shared.forward).map_err(|e| format!("next hop: {e}"))?;
+            let mut c = connect(&shared.forward, shared.forward_tls.as_ref())?;
             let mut replies = Framer::new(shared.max_bytes);
             if let Some(key) = &shared.forward_key {
                 handshake::connect(&mut c, &mut replies, key, &shared.hostname)?;
