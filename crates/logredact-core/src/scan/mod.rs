@@ -48,6 +48,8 @@ pub struct ScanScratch {
     detect: detect::Scratch,
     matches: Vec<RuleMatch>,
     triggers: Vec<usize>,
+    /// A line with its backslashes dropped (see `Scanner::escapes_may_hide_a_match`).
+    unescaped: Vec<u8>,
     tokens: Tokens,
     views: json::Views,
     view_matches: Vec<RuleMatch>,
@@ -122,6 +124,7 @@ impl Scanner {
             detect: self.detector.scratch(),
             matches: Vec::new(),
             triggers: Vec::new(),
+            unescaped: Vec::new(),
             tokens: Tokens::default(),
             views: json::Views::default(),
             view_matches: Vec::new(),
@@ -150,7 +153,7 @@ impl Scanner {
         scratch.matches.clear();
         self.detector
             .find(text, &mut scratch.detect, &mut scratch.matches);
-        self.find_triggers(text, &mut scratch.triggers);
+        self.find_triggers(text, &mut scratch.triggers, &mut scratch.unescaped);
         if framing == Framing::Lines && pem::may_open(text) {
             let mut last_line = usize::MAX;
             for at in memmem::find_iter(text, b"BEGIN ")
@@ -232,7 +235,7 @@ impl Scanner {
     /// key (`"password":`, at any escape depth), and in JSON-reading formats a backslash (an escape
     /// may hide a secret from the raw pass). SIMD substring searches, so clean lines cost next to
     /// nothing.
-    fn find_triggers(&self, text: &[u8], at: &mut Vec<usize>) {
+    fn find_triggers(&self, text: &[u8], at: &mut Vec<usize>, unescaped: &mut Vec<u8>) {
         at.clear();
         at.extend(memmem::find_iter(text, b"\":").filter(|&colon| {
             self.names_secret(text, colon) || self.names_a_secret_by_value(text, colon)
@@ -243,16 +246,10 @@ impl Scanner {
                 if b < checked_until {
                     continue;
                 }
-                // `\u0074kn_…`, `https:\/\/…`: the raw text may not even hold the keyword.
-                if matches!(text.get(b + 1), Some(b'u' | b'/')) {
-                    at.push(b);
-                    checked_until = line_around(text, b).end + 1;
-                    continue;
-                }
-                // One trigger per line, and only where some rule may match the decoded text or a
-                // key may name a secret: most escapes (`\n` in a stack trace) need nothing.
+                // One trigger per line, and only where an escape may hide what some rule or key
+                // looks for: most escapes (`\n` in a stack trace) need nothing.
                 let line = line_around(text, b);
-                if self.may_match_unescaped(&text[line.clone()]) {
+                if self.escapes_may_hide_a_match(&text[line.clone()], unescaped) {
                     at.push(b);
                 }
                 checked_until = line.end + 1;
@@ -262,11 +259,26 @@ impl Scanner {
         at.dedup();
     }
 
-    /// Whether some rule may match `line` once its escapes are undone: keywords with quotes
-    /// (`"auth"`, `"d"`) are `\"auth\"` in the raw line. Approximated by dropping backslashes.
-    fn may_match_unescaped(&self, line: &[u8]) -> bool {
-        let unescaped: Vec<u8> = line.iter().copied().filter(|&b| b != b'\\').collect();
-        self.detector.may_match_in(&unescaped)
+    /// Whether the escapes of a JSON-reading `line` may hide what some rule looks for. A `\u` or
+    /// `\/` escape may hide a keyword whole (`\u0074kn_…`, `https:\/\/…`): always. A `\"` or
+    /// `\\` may split one (`\"auth\"`): the line is checked with its backslashes dropped. Other
+    /// escapes (`\n`, `\t`) decode to control bytes, which no keyword holds: the raw line is
+    /// checked as it is, without a copy.
+    fn escapes_may_hide_a_match(&self, line: &[u8], unescaped: &mut Vec<u8>) -> bool {
+        let mut splits_a_word = false;
+        for b in memchr_iter(b'\\', line) {
+            match line.get(b + 1) {
+                Some(b'u' | b'/') => return true,
+                Some(b'"' | b'\\') => splits_a_word = true,
+                _ => {}
+            }
+        }
+        if !splits_a_word {
+            return self.detector.may_match_in(line);
+        }
+        unescaped.clear();
+        unescaped.extend(line.iter().copied().filter(|&b| b != b'\\'));
+        self.detector.may_match_in(unescaped)
     }
 
     /// Whether the member at `quote` is `"name": "<secret name>"` (or `"key": …`): the
