@@ -27,8 +27,13 @@ pub struct Joined {
 
 #[derive(Debug, Clone)]
 enum Source {
-    /// A line that is no member of a group: copied as it is.
-    Copy { joined: Range<usize>, newline: bool },
+    /// A line that is no member of a group: copied as it is; `from` is where it starts in the
+    /// batch.
+    Copy {
+        joined: Range<usize>,
+        from: usize,
+        newline: bool,
+    },
     /// A record of a group.
     Member {
         line: Range<usize>,
@@ -100,6 +105,7 @@ impl Joined {
                 self.text.extend_from_slice(&batch[line.clone()]);
                 self.lines.push(Source::Copy {
                     joined: at..self.text.len(),
+                    from: line.start,
                     newline: *newline,
                 });
                 self.text.push(b'\n');
@@ -165,6 +171,34 @@ impl Joined {
         cuts.dedup();
     }
 
+    /// Where the logical text comes from in the batch, for reporting a place (`lint`): pieces
+    /// `(offset in the text, offset in the batch)`, sorted by the first; a piece runs to the
+    /// next. A byte of the text at `t` is at `b + (t - s)` in the batch for the last piece
+    /// `(s, b)` with `s <= t` (the newline ending a logical line maps past its first record).
+    pub fn batch_places(&self, places: &mut Vec<(usize, usize)>) {
+        places.clear();
+        for s in &self.lines {
+            match s {
+                Source::Copy { joined, from, .. } => places.push((joined.start, *from)),
+                Source::Member {
+                    line,
+                    message,
+                    joined,
+                    first,
+                    ..
+                } => {
+                    places.push((joined.start, message.start));
+                    if let Some((whole, messages_end)) = first {
+                        places.push((whole.start, line.start));
+                        places.push((*messages_end, message.end));
+                    }
+                }
+            }
+        }
+        // Stable: an empty message and the piece after it share a start; the later one wins.
+        places.sort_by_key(|&(text, _)| text);
+    }
+
     /// Writes the batch's records in their own framing: `redacted` is the logical text redacted,
     /// and `positions[i]` where `cuts[i]` (from [`Joined::cuts`]) went in it.
     pub fn write_back(
@@ -183,7 +217,9 @@ impl Joined {
         };
         for s in &self.lines {
             let newline = match s {
-                Source::Copy { joined, newline } => {
+                Source::Copy {
+                    joined, newline, ..
+                } => {
                     out.extend_from_slice(&redacted[at(joined.start)..at(joined.end)]);
                     *newline
                 }

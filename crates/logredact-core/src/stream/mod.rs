@@ -14,11 +14,14 @@
 //! once, and under load reads are large and so are writes (one `write` per batch; a batch always
 //! ends on a line boundary, so each line goes out in one piece).
 
+pub mod framer;
 pub mod parallel;
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, Read, Write};
 
-use memchr::{memchr, memmem, memrchr};
+use memchr::{memchr, memmem};
+
+pub use framer::{Line, LineFramer, Overlong};
 
 use crate::filter::{Filter, FilterScratch, Outcome};
 use crate::finding::MARKER_OPEN;
@@ -130,13 +133,10 @@ pub fn run_until(
     let max_line = max_line(filter, &options);
     let read_bytes = options.read_bytes.max(1);
     // Held partial records (less than `max_line`, see `lines_end`) plus a line being read.
-    let mut buf = vec![0u8; 2 * max_line + read_bytes];
-    let mut len = 0;
-    // While reading on (see `more_waiting`): where the complete lines in `buf[..len]` end.
-    let mut complete_to = 0;
-    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
-    // group's end); the rest is a line still being read.
-    let mut held = 0;
+    let capacity = 2 * max_line + read_bytes;
+    let mut framer = LineFramer::new(max_line, Overlong::Windows);
+    // Reading on (see `more_waiting`) instead of writing what is complete.
+    let mut reading_on = false;
     let mut scratch = filter.scratch();
     scratch.set_record_bound(max_line);
     let mut writer = BatchWriter {
@@ -157,64 +157,83 @@ pub fn run_until(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
-        // Partial records held for the rest of their group are complete lines: a signal must
-        // get them written, so the wait for input must notice it.
-        let holding = complete_to == 0 && held > 0;
+        // Complete lines in hand while not reading on are partial records held for the rest of
+        // their group: a signal must get them written, so the wait for input must notice it.
+        let holding = !reading_on && framer.complete() > 0;
         if holding && wait_holding(&options, shutdown) == Wait::Stop {
             // As below: a partial line after the held records is dropped.
-            let end = held;
-            writer.lines(&buf[..end], stats)?;
+            writer.lines(&framer.data()[..framer.complete()], stats)?;
             return writer.finish();
         }
-        // Idle when every complete line read is written: a held partial line (`buf[..len]`,
-        // no newline) would be dropped on a signal anyway, so it must not delay the exit.
-        shutdown.set_idle(complete_to == 0 && !holding);
-        let read = read_some(input, &mut buf[len..]);
+        // Idle when every complete line read is written: a held partial line (no newline) would
+        // be dropped on a signal anyway, so it must not delay the exit.
+        shutdown.set_idle(framer.complete() == 0);
+        let room = capacity - framer.len();
+        let read = framer.fill(input, room).map_err(StreamError::Read);
         shutdown.set_idle(false);
         let n = read?;
         stats.bytes += n as u64;
-        let filled = len + n;
         if shutdown.requested() {
             // Write every complete line in hand. A partial line is dropped: the rest of it will
             // never come, and its cut-off end could hold a secret too short to be recognised.
-            if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
-                writer.lines(&buf[..=nl], stats)?;
+            if framer.complete() > 0 {
+                writer.lines(&framer.data()[..framer.complete()], stats)?;
             }
             return writer.finish();
         }
         if n == 0 {
-            if len > 0 {
-                if buf[len - 1] != b'\n' {
+            let data = framer.data();
+            if let Some(&last) = data.last() {
+                if last != b'\n' {
                     stats.lines += 1; // the last line, without a newline
                 }
-                writer.lines(&buf[..len], stats)?;
+                writer.lines(data, stats)?;
             }
             return writer.finish();
         }
-        let complete =
-            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
-        if filled < options.read_bytes && (options.more_waiting)() {
-            (complete_to, len) = (complete, filled);
+        if framer.len() < options.read_bytes && (options.more_waiting)() {
+            reading_on = true;
             continue;
         }
-        complete_to = 0;
-        let end = lines_end(&buf[..filled], complete, max_line, filter.format());
-        if end > 0 {
-            writer.lines(&buf[..end], stats)?;
-            buf.copy_within(end..filled, 0);
-            len = filled - end;
-            held = complete - end;
-        } else if complete == 0 && filled >= max_line {
-            let emitted = writer.window(&buf[..filled], stats)?;
-            buf.copy_within(emitted..filled, 0);
-            len = filled - emitted;
-            held = 0;
-        } else {
-            len = filled;
-            held = complete;
-            continue;
+        reading_on = false;
+        match next_cut(&framer, filter.format()) {
+            Cut::Lines(end) => {
+                writer.lines(&framer.data()[..end], stats)?;
+                framer.consume(end);
+            }
+            Cut::Window => {
+                let emitted = writer.window(framer.data(), stats)?;
+                framer.consume(emitted);
+            }
+            Cut::More => continue,
         }
         writer.flush()?;
+    }
+}
+
+/// What the reader should do with what its [`LineFramer`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Hand over `data()[..end]`: whole lines, never ending inside a group of partial records.
+    Lines(usize),
+    /// A line of `limit` bytes or more without its end: redact a window of it.
+    Window,
+    /// Read more first.
+    More,
+}
+
+/// The batching policy shared by every reader of the data path (the filter's stream, the
+/// parallel reader, `lint`), over a framer whose limit is [`line_bound`]: whole lines up to the
+/// last one that settles every group of partial records (see [`lines_end`]), else a window of an
+/// over-long line, else wait for more.
+pub fn next_cut(framer: &LineFramer, format: Format) -> Cut {
+    let end = lines_end(framer.data(), framer.complete(), framer.limit(), format);
+    if end > 0 {
+        Cut::Lines(end)
+    } else if framer.long_line() {
+        Cut::Window
+    } else {
+        Cut::More
     }
 }
 
@@ -274,10 +293,14 @@ pub(crate) fn lines_end(buf: &[u8], complete: usize, max_line: usize, format: Fo
 /// The longest line held whole: `--max-line-bytes`, but windows must make progress (each emits
 /// at least `max_line - overlap` bytes).
 pub(crate) fn max_line(filter: &Filter, options: &StreamOptions) -> usize {
-    options
-        .max_line_bytes
-        .max(4 * filter.window_overlap())
-        .max(4096)
+    line_bound(filter, options.max_line_bytes)
+}
+
+/// The longest line any reader holds whole for `--max-line-bytes` `max_line_bytes` (the limit of
+/// its [`LineFramer`], and the bound partial-record groups are closed at): at least four window
+/// overlaps, so every window makes progress, and at least 4 KiB.
+pub fn line_bound(filter: &Filter, max_line_bytes: usize) -> usize {
+    max_line_bytes.max(4 * filter.window_overlap()).max(4096)
 }
 
 /// The output side of the single-threaded stream: redacts what it is given and writes it,
@@ -351,16 +374,6 @@ fn write_through(
         None => bytes,
     };
     output.write_all(bytes).map_err(StreamError::Write)
-}
-
-pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
-    loop {
-        match input.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StreamError::Read(e)),
-        }
-    }
 }
 
 /// Cuts redacted output into lines of at most `limit` bytes (newline not counted). Sees the
