@@ -2,8 +2,9 @@
 //! carries partial lines over, cuts over-long lines into overlapping windows, and writes and
 //! flushes output.
 //!
-//! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
-//! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
+//! Owns: the read loop over the one line framer ([`framer::LineFramer`]), the batching policy
+//! every reader shares ([`next_cut`]), the flush policy, and (only with `--long-lines split`, on
+//! request) cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
 //! a line otherwise; hold more than twice `max_line_bytes` + one read of input in memory (partial
 //! records held for their group, less than `max_line_bytes`, and a line being read); wait for
 //! more input while a complete line is still unwritten, except the runtime partial records of a
