@@ -77,7 +77,11 @@ impl LineFramer {
     /// fit; returns how many bytes came (0: end of input, or `room` was 0).
     pub fn fill(&mut self, input: &mut dyn Read, room: usize) -> io::Result<usize> {
         let want = self.len + room;
-        if self.buf.len() < want {
+        if self.buf.capacity() == 0 {
+            // A fresh zeroed allocation: the kernel's zero pages, touched only as reads fill
+            // them (a `resize` would write every byte of a buffer sized for the longest line).
+            self.buf = vec![0; want];
+        } else if self.buf.len() < want {
             // Zeroes only memory this buffer never held.
             self.buf.resize(want, 0);
         }
