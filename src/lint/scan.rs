@@ -168,7 +168,7 @@ impl Context<'_> {
             .track_private_keys(text, &mut self.scanned, &mut self.keys);
         match joined.is_active() {
             true => joined.batch_places(&mut self.places),
-            false => self.places = vec![(0, 0)],
+            false => self.identity_places(),
         }
         let result = self.locate_all(text, batch, place, report);
         self.scanned.joined = joined;
@@ -186,11 +186,17 @@ impl Context<'_> {
             .filter
             .scanner()
             .scan_window(text, &mut self.scan, &mut self.scanned);
-        self.places = vec![(0, 0)];
+        self.identity_places();
         // Only the part before the cut: a secret in the overlap is not redacted yet, and must
         // not show up in a preview (it is reported with the next window).
         self.locate_all(&text[..cut], &text[..cut], place, report)?;
         Ok(cut)
+    }
+
+    /// The searched text is the batch itself.
+    fn identity_places(&mut self) {
+        self.places.clear();
+        self.places.push((0, 0));
     }
 
     /// Where byte `at` of the searched text is in the batch.
