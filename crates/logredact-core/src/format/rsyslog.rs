@@ -182,4 +182,27 @@ mod tests {
             assert!(serde_json::from_slice::<serde_json::Value>(&r).is_ok());
         }
     }
+
+    #[test]
+    fn one_reply_per_message_also_for_over_long_and_unterminated_ones() {
+        let input = [&b"short\n"[..], &b"x".repeat(200_000), b"\n\nlast"].concat();
+        let filter = crate::builtin_filter().unwrap();
+        let mut out = Vec::new();
+        serve(
+            &mut &input[..],
+            &mut out,
+            Some(&filter),
+            RsyslogInput::Msg,
+            8,
+            ReplyMark::Plain,
+        )
+        .unwrap();
+        let expected = [
+            UNCHANGED_REPLY,
+            UNPROCESSABLE_REPLY,
+            UNCHANGED_REPLY,
+            UNCHANGED_REPLY,
+        ];
+        assert_eq!(out, expected.concat());
+    }
 }
