@@ -485,7 +485,7 @@ fn run_rsyslog(args: &FilterArgs, files: &[PathBuf]) -> Result<u8, Failure> {
         )
     } else {
         files.iter().try_for_each(|path| {
-            let mut input = io::BufReader::new(File::open(path)?);
+            let mut input = File::open(path)?;
             rsyslog::serve(
                 &mut input,
                 &mut output,

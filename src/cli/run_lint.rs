@@ -50,6 +50,10 @@ pub struct LintArgs {
     /// Colour the text report (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Longest line held whole, as for the filter: longer lines are scanned in overlapping
+    /// windows, and groups of partial records are joined up to this size.
+    #[arg(long, value_name = "N", default_value_t = crate::stream::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
     /// Never draw the progress bar (drawn on a terminal stderr for inputs over 64 MiB).
     #[arg(long)]
     pub no_progress: bool,
@@ -131,6 +135,7 @@ pub(super) fn run_lint(args: &LintArgs) -> Result<u8, Failure> {
         baseline: args.baseline.clone(),
         write_baseline: args.write_baseline.clone(),
         user_key,
+        max_line_bytes: args.max_line_bytes,
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -1,7 +1,8 @@
 //! The JSON-lines report: one object per finding, written as it is found.
 //!
-//! Owns: the field names (`path`, `line`, `column`, `end_column`, `rule`, `description`,
-//! `fingerprint`, `preview`). Must never: write a secret (the preview is redacted, the
+//! Owns: the field names (`path`, `line`, `column`, `end_column` (on `line`), `end_line` (the
+//! last line of a secret split over partial records), `rule`, `description`, `fingerprint`,
+//! `preview`). Must never: write a secret (the preview is redacted, the
 //! fingerprint keyed).
 
 use std::io::{self, Write};
@@ -30,6 +31,7 @@ impl<W: Write> Reporter for JsonReporter<W> {
             "line": f.line,
             "column": f.column,
             "end_column": f.end_column,
+            "end_line": f.end_line,
             "rule": rule.id,
             "description": rule.description,
             "fingerprint": f.fingerprint,

@@ -51,7 +51,7 @@ pub enum ReportFormat {
 }
 
 /// What to lint and how to report it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LintOptions {
     /// Files and directories; `-` is stdin.
     pub paths: Vec<PathBuf>,
@@ -66,6 +66,23 @@ pub struct LintOptions {
     pub write_baseline: Option<PathBuf>,
     /// The user's hash key (`--hash-key-file` / `--hash-key-env`), if any.
     pub user_key: Option<FingerprintKey>,
+    /// `--max-line-bytes`: lines are framed as the filter frames them with the same value.
+    pub max_line_bytes: usize,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions {
+            paths: Vec::new(),
+            format: ReportFormat::default(),
+            color: false,
+            progress: false,
+            baseline: None,
+            write_baseline: None,
+            user_key: None,
+            max_line_bytes: crate::stream::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
 }
 
 /// The outcome of a lint run.
@@ -200,7 +217,11 @@ pub fn lint(
             progress
                 .suspend(|| reporter.finding(&name, &f, &rules[f.kind.counter_index(rule_count)]))
         };
-        if let Err(e) = scan::scan(filter, &key, &mut reader, &mut on_finding) {
+        let framing = scan::Framing {
+            max_line_bytes: options.max_line_bytes,
+            ..scan::Framing::default()
+        };
+        if let Err(e) = scan::scan(filter, &key, &mut reader, framing, &mut on_finding) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return Err("lint: output closed".into());
             }

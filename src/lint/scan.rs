@@ -1,36 +1,63 @@
-//! Scanning one input for `lint`: reads it in large chunks, takes the findings of each batch of
-//! complete lines from [`Filter::findings`] (the filter's own scanner, so `lint` reports exactly
-//! what the filter replaces), and turns each finding into a [`Located`] finding:
-//! 1-based line and byte column, a UTF-16 column for SARIF, a fingerprint and a redacted preview.
+//! Scanning one input for `lint`: frames it with the filter's own framer and batching policy
+//! ([`LineFramer`], [`stream::next_cut`]: the same batches, the same groups of runtime partial
+//! records joined, the same windows of lines over `--max-line-bytes`), takes the findings of each
+//! batch from the filter's own scanner (so `lint` reports exactly what the filter replaces), and
+//! turns each finding into a [`Located`] finding: 1-based line and byte column, a UTF-16 column
+//! for SARIF, a fingerprint and a redacted preview. A secret split over partial records is one
+//! finding, placed where it starts.
 //!
 //! Owns: line/column arithmetic and previews. Must never: keep or return the bytes of a secret —
 //! the secret is only handed to the fingerprint's keyed hash; previews are built from the
-//! redacted line. Memory is bounded like the filter's: a line longer than the buffer is scanned in
+//! redacted line. Memory is bounded like the filter's: a line longer than the bound is scanned in
 //! overlapping windows.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, Read};
 
 use memchr::{memchr_iter, memrchr};
 
-use crate::filter::{Filter, FilterScratch};
+use crate::filter::Filter;
 use crate::finding::{Finding, FindingKind};
+use crate::scan::{KeyStreams, ScanScratch, Scanned};
+use crate::stream::{self, Cut, LineFramer, Overlong};
 
 use super::fingerprint::FingerprintKey;
 
-/// Bytes of input handed to the detector at once (complete lines).
-const BATCH_BYTES: usize = 1024 * 1024;
+/// Bytes of input asked for per read.
+pub const READ_BYTES: usize = 1024 * 1024;
 /// Characters of redacted context shown on each side of a finding in a preview.
 const PREVIEW_CONTEXT: usize = 48;
+
+/// How input is framed: as the filter frames it with the same values.
+#[derive(Debug, Clone, Copy)]
+pub struct Framing {
+    /// `--max-line-bytes`: longer lines are scanned in windows, partial-record groups are closed
+    /// at this size.
+    pub max_line_bytes: usize,
+    /// Bytes asked for per read.
+    pub read_bytes: usize,
+}
+
+impl Default for Framing {
+    fn default() -> Self {
+        Framing {
+            max_line_bytes: stream::DEFAULT_MAX_LINE_BYTES,
+            read_bytes: READ_BYTES,
+        }
+    }
+}
 
 /// One finding with its place in the input. Holds no secret.
 #[derive(Debug, Clone)]
 pub struct Located {
     pub kind: FindingKind,
-    /// 1-based line number.
+    /// 1-based line number of the secret's first byte.
     pub line: u64,
+    /// 1-based line number of its last byte: later than `line` only for a secret that runtime
+    /// partial records split over several lines.
+    pub end_line: u64,
     /// 1-based column of the secret's first byte, in bytes.
     pub column: u64,
-    /// 1-based column just past the secret, in bytes.
+    /// 1-based column just past the secret, in bytes, on `line` (at most its end).
     pub end_column: u64,
     /// The same columns in UTF-16 code units (SARIF's default `columnKind`).
     pub column_utf16: u64,
@@ -38,7 +65,7 @@ pub struct Located {
     /// `rule-id:hex` keyed hash (see `fingerprint`).
     pub fingerprint: String,
     /// The line around the finding with every finding replaced by its marker, escaped for a
-    /// terminal.
+    /// terminal (for joined partial records: the logical line).
     pub preview: String,
 }
 
@@ -47,56 +74,57 @@ pub fn scan(
     filter: &Filter,
     key: &FingerprintKey,
     input: &mut dyn Read,
+    framing: Framing,
     report: &mut dyn FnMut(Located) -> io::Result<()>,
 ) -> io::Result<()> {
-    let overlap = filter.window_overlap();
-    let window = BATCH_BYTES.max(4 * overlap);
-    let mut buf = vec![0u8; window + BATCH_BYTES];
-    let mut len = 0;
-    let mut scratch = filter.scratch();
-    let mut findings: Vec<Finding> = Vec::new();
-    // Where `buf[0]` is: its line number, and how many bytes of that line came before it.
+    let max_line = stream::line_bound(filter, framing.max_line_bytes);
+    let capacity = 2 * max_line + framing.read_bytes.max(1);
+    let mut framer = LineFramer::new(max_line, Overlong::Windows);
+    let mut scan = filter.scan_scratch();
+    scan.set_record_bound(max_line);
+    let mut ctx = Context {
+        filter,
+        key,
+        scan,
+        scanned: Scanned::default(),
+        keys: KeyStreams::default(),
+        places: Vec::new(),
+        newlines: Vec::new(),
+    };
+    // Where the framer's first byte is: its line number, and how many bytes of that line came
+    // before it.
     let mut place = Place {
         line: 1,
         column_offset: 0,
         utf16_offset: 0,
     };
-    let mut ctx = Context {
-        filter,
-        key,
-        scratch: &mut scratch,
-        findings: &mut findings,
-    };
     loop {
-        let n = read_some(input, &mut buf[len..])?;
-        if n == 0 {
-            if len > 0 {
-                ctx.batch(&buf[..len], &place, report)?;
+        if framer.fill(input, capacity - framer.len())? == 0 {
+            if !framer.is_empty() {
+                ctx.batch(framer.data(), &place, report)?;
             }
             return Ok(());
         }
-        let filled = len + n;
-        if let Some(nl) = memrchr(b'\n', &buf[len..filled]) {
-            let end = len + nl + 1;
-            ctx.batch(&buf[..end], &place, report)?;
-            let newlines = memchr_iter(b'\n', &buf[..end]).count() as u64;
-            place = Place {
-                line: place.line + newlines,
-                column_offset: 0,
-                utf16_offset: 0,
-            };
-            buf.copy_within(end..filled, 0);
-            len = filled - end;
-        } else if filled >= window {
-            // One line longer than the buffer: report what lies before the overlap, keep the
-            // rest to scan again with what follows.
-            let cut = ctx.window(&buf[..filled], &place, report)?;
-            place.column_offset += cut as u64;
-            place.utf16_offset += utf16_len(&buf[..cut]);
-            buf.copy_within(cut..filled, 0);
-            len = filled - cut;
-        } else {
-            len = filled;
+        match stream::next_cut(&framer, filter.format()) {
+            Cut::Lines(end) => {
+                let batch = &framer.data()[..end];
+                ctx.batch(batch, &place, report)?;
+                place = Place {
+                    line: place.line + memchr_iter(b'\n', batch).count() as u64,
+                    column_offset: 0,
+                    utf16_offset: 0,
+                };
+                framer.consume(end);
+            }
+            Cut::Window => {
+                // One line longer than the bound: report what lies before the overlap, keep the
+                // rest to scan again with what follows.
+                let cut = ctx.window(framer.data(), &place, report)?;
+                place.column_offset += cut as u64;
+                place.utf16_offset += utf16_len(&framer.data()[..cut]);
+                framer.consume(cut);
+            }
+            Cut::More => {}
         }
     }
 }
@@ -110,22 +138,41 @@ struct Place {
 struct Context<'a> {
     filter: &'a Filter,
     key: &'a FingerprintKey,
-    scratch: &'a mut FilterScratch,
-    findings: &'a mut Vec<Finding>,
+    scan: ScanScratch,
+    scanned: Scanned,
+    /// Private-key blocks: ordered state, as in the filter.
+    keys: KeyStreams,
+    /// Where the searched text comes from in the batch (see `Joined::batch_places`).
+    places: Vec<(usize, usize)>,
+    /// Offsets of the batch's newlines.
+    newlines: Vec<usize>,
 }
 
 impl Context<'_> {
-    /// Reports the findings of `text`, a batch of complete lines.
+    /// Reports the findings of `batch` (complete lines), searched as the filter searches it:
+    /// with its groups of partial records joined into one logical line each.
     fn batch(
         &mut self,
-        text: &[u8],
+        batch: &[u8],
         place: &Place,
         report: &mut dyn FnMut(Located) -> io::Result<()>,
     ) -> io::Result<()> {
-        self.findings.clear();
-        self.findings
-            .extend_from_slice(self.filter.findings(text, self.scratch));
-        self.locate_all(text, place, report)
+        self.filter.scan(batch, &mut self.scan, &mut self.scanned);
+        let joined = std::mem::take(&mut self.scanned.joined);
+        let text = match joined.is_active() {
+            true => joined.text(),
+            false => batch,
+        };
+        self.filter
+            .scanner()
+            .track_private_keys(text, &mut self.scanned, &mut self.keys);
+        match joined.is_active() {
+            true => joined.batch_places(&mut self.places),
+            false => self.identity_places(),
+        }
+        let result = self.locate_all(text, batch, place, report);
+        self.scanned.joined = joined;
+        result
     }
 
     /// Like `batch` for a window of one long line; returns how many bytes are done.
@@ -135,70 +182,109 @@ impl Context<'_> {
         place: &Place,
         report: &mut dyn FnMut(Located) -> io::Result<()>,
     ) -> io::Result<usize> {
-        self.findings.clear();
-        let (cut, findings) = self.filter.window_findings(text, self.scratch);
-        self.findings.extend_from_slice(findings);
+        let cut = self
+            .filter
+            .scanner()
+            .scan_window(text, &mut self.scan, &mut self.scanned);
+        self.identity_places();
         // Only the part before the cut: a secret in the overlap is not redacted yet, and must
         // not show up in a preview (it is reported with the next window).
-        self.locate_all(&text[..cut], place, report)?;
+        self.locate_all(&text[..cut], &text[..cut], place, report)?;
         Ok(cut)
     }
 
+    /// The searched text is the batch itself.
+    fn identity_places(&mut self) {
+        self.places.clear();
+        self.places.push((0, 0));
+    }
+
+    /// Where byte `at` of the searched text is in the batch.
+    fn batch_offset(&self, at: usize) -> usize {
+        let i = self.places.partition_point(|&(text, _)| text <= at);
+        let (text, batch) = self.places[i.saturating_sub(1)];
+        batch + at.saturating_sub(text)
+    }
+
+    /// Reports `self.scanned.findings`, offsets into `text` (the batch, or its joined view).
     fn locate_all(
         &mut self,
         text: &[u8],
+        batch: &[u8],
         place: &Place,
         report: &mut dyn FnMut(Located) -> io::Result<()>,
     ) -> io::Result<()> {
-        let mut line = place.line;
-        let mut counted_to = 0;
+        if self.scanned.findings.is_empty() {
+            return Ok(());
+        }
+        self.newlines.clear();
+        self.newlines.extend(memchr_iter(b'\n', batch));
+        // UTF-16 columns are counted on from the previous finding of the same batch line, not
+        // from the line start: a long line with many findings stays linear.
+        let mut utf16: Option<(usize, usize, u64)> = None; // (batch line, offset, column)
+        let findings = std::mem::take(&mut self.scanned.findings);
         let mut i = 0;
-        while i < self.findings.len() {
-            let first = self.findings[i];
-            line += memchr_iter(b'\n', &text[counted_to..first.start]).count() as u64;
-            counted_to = first.start;
+        let mut result = Ok(());
+        while i < findings.len() && result.is_ok() {
+            let first = findings[i];
             let line_start = memrchr(b'\n', &text[..first.start]).map_or(0, |p| p + 1);
             let line_end =
                 memchr::memchr(b'\n', &text[first.start..]).map_or(text.len(), |p| first.start + p);
-            let on_line = self.findings[i..]
+            let on_line = findings[i..]
                 .iter()
                 .take_while(|f| f.start < line_end)
                 .count();
-            let line_findings = &self.findings[i..i + on_line];
-            let (col_base, utf16_base) = if line_start == 0 {
-                (place.column_offset, place.utf16_offset)
-            } else {
-                (0, 0)
-            };
+            let line_findings = &findings[i..i + on_line];
             let previews = previews(
                 self.filter,
                 &text[line_start..line_end],
                 line_start,
                 line_findings,
             );
-            // UTF-16 columns are counted on from the previous finding, not from the line start:
-            // a long line with many findings stays linear.
-            let (mut utf16_at, mut utf16_col) = (line_start, utf16_base);
             for (f, preview) in line_findings.iter().zip(previews) {
-                utf16_col += utf16_len(&text[utf16_at..f.start]);
-                utf16_at = f.start;
-                let column_utf16 = utf16_col + 1;
-                report(Located {
+                let start = self.batch_offset(f.start);
+                let last = self.batch_offset(f.end.max(f.start + 1) - 1);
+                let index = self.newlines.partition_point(|&p| p < start);
+                let end_index = self.newlines.partition_point(|&p| p < last);
+                let batch_line_start = index.checked_sub(1).map_or(0, |j| self.newlines[j] + 1);
+                let batch_line_end = self.newlines.get(index).copied().unwrap_or(batch.len());
+                let end = match end_index == index {
+                    true => (last + 1).min(batch_line_end),
+                    false => batch_line_end,
+                };
+                let (col_base, utf16_base) = match index {
+                    0 => (place.column_offset, place.utf16_offset),
+                    _ => (0, 0),
+                };
+                let (from, col) = match utf16 {
+                    Some((l, at, col)) if l == index && at <= start => (at, col),
+                    _ => (batch_line_start, utf16_base),
+                };
+                let col = col + utf16_len(&batch[from..start]);
+                utf16 = Some((index, start, col));
+                let column_utf16 = col + 1;
+                let located = Located {
                     kind: f.kind,
-                    line,
-                    column: col_base + (f.start - line_start) as u64 + 1,
-                    end_column: col_base + (f.end - line_start) as u64 + 1,
+                    line: place.line + index as u64,
+                    end_line: place.line + end_index as u64,
+                    column: col_base + (start - batch_line_start) as u64 + 1,
+                    end_column: col_base + (end - batch_line_start) as u64 + 1,
                     column_utf16,
-                    end_column_utf16: column_utf16 + utf16_len(&text[f.start..f.end]),
+                    end_column_utf16: column_utf16 + utf16_len(&batch[start..end]),
                     fingerprint: self
                         .key
                         .fingerprint(self.filter.id_of(f.kind), &text[f.start..f.end]),
                     preview,
-                })?;
+                };
+                result = report(located);
+                if result.is_err() {
+                    break;
+                }
             }
             i += on_line;
         }
-        Ok(())
+        self.scanned.findings = findings;
+        result
     }
 }
 
@@ -266,13 +352,4 @@ fn escape_into(bytes: &[u8], out: &mut String) {
 
 fn utf16_len(bytes: &[u8]) -> u64 {
     String::from_utf8_lossy(bytes).encode_utf16().count() as u64
-}
-
-fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match input.read(buf) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }

@@ -10,11 +10,12 @@
 //! through unredacted because something failed — a message that cannot be processed is replied
 //! to as wholly redacted (fail closed; rsyslog itself fails open on a bad reply).
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::filter::{Filter, FilterScratch};
 use crate::format::json;
+use crate::stream::{Line, LineFramer, Overlong};
 
 /// Replacement for a message that could not be processed (too long, unparseable, internal error).
 pub const UNPROCESSABLE_REPLY: &[u8] = b"{\"msg\":\"[REDACTED:unprocessable-message]\"}\n";
@@ -56,11 +57,15 @@ pub enum RsyslogInput {
     Fulljson,
 }
 
+/// Bytes asked for per read: a message is answered as soon as its line is read.
+const READ_BYTES: usize = 64 * 1024;
+
 /// Serves messages from `input` until end of input. `filter` is `None` when the configuration
 /// could not be loaded: then every message is replied to as redacted (nothing may go to stderr
-/// to say so). Returns only I/O errors on `output` or `input`.
+/// to say so). A message longer than `max_message_bytes` is not held: it is dropped as it is read
+/// and replied to as unprocessable. Returns only I/O errors on `output` or `input`.
 pub fn serve(
-    input: &mut dyn BufRead,
+    input: &mut dyn Read,
     output: &mut dyn Write,
     filter: Option<&Filter>,
     kind: RsyslogInput,
@@ -68,42 +73,51 @@ pub fn serve(
     mark: ReplyMark,
 ) -> io::Result<()> {
     let mut scratch = filter.map(Filter::scratch);
-    let mut message = Vec::new();
+    let mut framer = LineFramer::new(max_message_bytes, Overlong::Drop);
     let mut reply = Vec::new();
     loop {
-        message.clear();
-        let Some(complete) = read_message(input, &mut message, max_message_bytes)? else {
-            return Ok(());
-        };
-        reply.clear();
-        let answered = match (filter, scratch.as_mut()) {
-            (Some(filter), Some(scratch)) if complete => {
-                let result = catch_unwind(AssertUnwindSafe(|| {
-                    let mut reply = Vec::new();
-                    answer(filter, scratch, kind, &message, &mut reply).then_some(reply)
-                }));
-                match result {
-                    Ok(Some(r)) => {
-                        reply = r;
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(_) => {
-                        // The scratch may be half-updated: start afresh.
-                        *scratch = filter.scratch();
-                        false
+        let at_end = framer.fill(input, READ_BYTES)? == 0;
+        while let Some(line) = framer.next_line(at_end) {
+            let (message, used) = match line {
+                Line::Whole { len, newline } => {
+                    (Some(&framer.data()[..len]), len + usize::from(newline))
+                }
+                Line::TooLong => (None, 0),
+            };
+            reply.clear();
+            let answered = match (filter, scratch.as_mut(), message) {
+                (Some(filter), Some(scratch), Some(message)) => {
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        let mut reply = Vec::new();
+                        answer(filter, scratch, kind, message, &mut reply).then_some(reply)
+                    }));
+                    match result {
+                        Ok(Some(r)) => {
+                            reply = r;
+                            true
+                        }
+                        Ok(None) => false,
+                        Err(_) => {
+                            // The scratch may be half-updated: start afresh.
+                            *scratch = filter.scratch();
+                            false
+                        }
                     }
                 }
+                _ => false,
+            };
+            framer.consume(used);
+            if !answered {
+                reply.clear();
+                reply.extend_from_slice(UNPROCESSABLE_REPLY);
             }
-            _ => false,
-        };
-        if !answered {
-            reply.clear();
-            reply.extend_from_slice(UNPROCESSABLE_REPLY);
+            add_mark(&mut reply, mark);
+            output.write_all(&reply)?;
+            output.flush()?;
         }
-        add_mark(&mut reply, mark);
-        output.write_all(&reply)?;
-        output.flush()?;
+        if at_end {
+            return Ok(());
+        }
     }
 }
 
@@ -143,42 +157,6 @@ fn answer(
     true
 }
 
-/// Reads one line (without its `\n`) into `line`, keeping at most `max` bytes. Returns `None` at
-/// end of input, `Some(false)` when the line was longer than `max` (the rest is consumed and
-/// dropped), `Some(true)` otherwise.
-fn read_message(
-    input: &mut dyn BufRead,
-    line: &mut Vec<u8>,
-    max: usize,
-) -> io::Result<Option<bool>> {
-    let mut complete = true;
-    let mut seen_any = false;
-    loop {
-        let available = match input.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok(seen_any.then_some(complete));
-        }
-        seen_any = true;
-        let (chunk, used, done) = match memchr::memchr(b'\n', available) {
-            Some(nl) => (&available[..nl], nl + 1, true),
-            None => (available, available.len(), false),
-        };
-        let room = max.saturating_sub(line.len());
-        if chunk.len() > room {
-            complete = false;
-        }
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        input.consume(used);
-        if done {
-            return Ok(Some(complete));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,17 +184,25 @@ mod tests {
     }
 
     #[test]
-    fn bounded_reader_frames_lines() {
-        let mut input: &[u8] = b"short\nthis one is long\nlast";
-        let mut line = Vec::new();
-        assert_eq!(read_message(&mut input, &mut line, 8).unwrap(), Some(true));
-        assert_eq!(line, b"short");
-        line.clear();
-        assert_eq!(read_message(&mut input, &mut line, 8).unwrap(), Some(false));
-        line.clear();
-        assert_eq!(read_message(&mut input, &mut line, 8).unwrap(), Some(true));
-        assert_eq!(line, b"last");
-        line.clear();
-        assert_eq!(read_message(&mut input, &mut line, 8).unwrap(), None);
+    fn one_reply_per_message_also_for_over_long_and_unterminated_ones() {
+        let input = [&b"short\n"[..], &b"x".repeat(200_000), b"\n\nlast"].concat();
+        let filter = crate::builtin_filter().unwrap();
+        let mut out = Vec::new();
+        serve(
+            &mut &input[..],
+            &mut out,
+            Some(&filter),
+            RsyslogInput::Msg,
+            8,
+            ReplyMark::Plain,
+        )
+        .unwrap();
+        let expected = [
+            UNCHANGED_REPLY,
+            UNPROCESSABLE_REPLY,
+            UNCHANGED_REPLY,
+            UNCHANGED_REPLY,
+        ];
+        assert_eq!(out, expected.concat());
     }
 }

@@ -27,8 +27,13 @@ pub struct Joined {
 
 #[derive(Debug, Clone)]
 enum Source {
-    /// A line that is no member of a group: copied as it is.
-    Copy { joined: Range<usize>, newline: bool },
+    /// A line that is no member of a group: copied as it is; `from` is where it starts in the
+    /// batch.
+    Copy {
+        joined: Range<usize>,
+        from: usize,
+        newline: bool,
+    },
     /// A record of a group.
     Member {
         line: Range<usize>,
@@ -100,6 +105,7 @@ impl Joined {
                 self.text.extend_from_slice(&batch[line.clone()]);
                 self.lines.push(Source::Copy {
                     joined: at..self.text.len(),
+                    from: line.start,
                     newline: *newline,
                 });
                 self.text.push(b'\n');
@@ -165,6 +171,38 @@ impl Joined {
         cuts.dedup();
     }
 
+    /// Where the logical text comes from in the batch, for reporting a place (`lint`): pieces
+    /// `(offset in the text, offset in the batch)`, sorted by the first; a piece runs to the
+    /// next. A byte of the text at `t` is at `b + (t - s)` in the batch for the last piece
+    /// `(s, b)` with `s <= t` (the newline ending a logical line maps past its first record).
+    pub fn batch_places(&self, places: &mut Vec<(usize, usize)>) {
+        places.clear();
+        for s in &self.lines {
+            match s {
+                Source::Copy { joined, from, .. } => places.push((joined.start, *from)),
+                Source::Member {
+                    line,
+                    message,
+                    joined,
+                    first,
+                    ..
+                } => {
+                    // An empty message covers no byte; kept, it could tie with (and hide) the
+                    // first record's envelope after the messages.
+                    if !message.is_empty() {
+                        places.push((joined.start, message.start));
+                    }
+                    if let Some((whole, messages_end)) = first {
+                        places.push((whole.start, line.start));
+                        places.push((*messages_end, message.end));
+                    }
+                }
+            }
+        }
+        // Pieces that cover bytes never share a start.
+        places.sort_unstable_by_key(|&(text, _)| text);
+    }
+
     /// Writes the batch's records in their own framing: `redacted` is the logical text redacted,
     /// and `positions[i]` where `cuts[i]` (from [`Joined::cuts`]) went in it.
     pub fn write_back(
@@ -183,7 +221,9 @@ impl Joined {
         };
         for s in &self.lines {
             let newline = match s {
-                Source::Copy { joined, newline } => {
+                Source::Copy {
+                    joined, newline, ..
+                } => {
                     out.extend_from_slice(&redacted[at(joined.start)..at(joined.end)]);
                     *newline
                 }
@@ -236,6 +276,34 @@ mod tests {
         j.cuts(&mut cuts);
         j.write_back(batch, j.text(), &cuts, &cuts, &mut out);
         assert_eq!(out, batch);
+    }
+
+    #[test]
+    fn every_byte_of_the_joined_view_maps_back_to_its_record() {
+        let batch: &[u8] = b"{\"log\":\"ab\",\"stream\":\"stdout\",\"time\":\"t1\"}\n\
+            {\"log\":\"zz\\n\",\"stream\":\"stderr\",\"time\":\"t2\"}\n\
+            {\"log\":\"\",\"stream\":\"stdout\",\"time\":\"t3\"}\n\
+            {\"log\":\"cd\",\"stream\":\"stdout\",\"time\":\"t3\"}\n\
+            {\"log\":\"\\n\",\"stream\":\"stdout\",\"time\":\"t4\"}\n";
+        let mut j = Joined::default();
+        assert!(j.build(batch, Format::Auto, usize::MAX));
+        let mut places = Vec::new();
+        j.batch_places(&mut places);
+        let map = |t: usize| {
+            let i = places.partition_point(|&(s, _)| s <= t);
+            let (s, b) = places[i - 1];
+            b + (t - s)
+        };
+        let text = j.text();
+        for (t, &byte) in text.iter().enumerate() {
+            if byte != b'\n' {
+                assert_eq!(batch[map(t)], byte, "text offset {t}");
+            }
+        }
+        // `cd` is read from the fourth record, not from the empty third or after `ab` in the first.
+        let newlines: Vec<usize> = memchr::memchr_iter(b'\n', batch).collect();
+        let c = text.iter().position(|&b| b == b'c').unwrap();
+        assert!((newlines[2]..newlines[3]).contains(&map(c)));
     }
 
     #[test]

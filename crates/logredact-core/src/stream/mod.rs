@@ -2,8 +2,9 @@
 //! carries partial lines over, cuts over-long lines into overlapping windows, and writes and
 //! flushes output.
 //!
-//! Owns: buffers, line framing, the flush policy, and (only with `--long-lines split`, on request)
-//! cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
+//! Owns: the read loop over the one line framer ([`framer::LineFramer`]), the batching policy
+//! every reader shares ([`next_cut`]), the flush policy, and (only with `--long-lines split`, on
+//! request) cutting over-long output lines after redaction. Must never: lose, duplicate, split or reorder
 //! a line otherwise; hold more than twice `max_line_bytes` + one read of input in memory (partial
 //! records held for their group, less than `max_line_bytes`, and a line being read); wait for
 //! more input while a complete line is still unwritten, except the runtime partial records of a
@@ -14,18 +15,19 @@
 //! once, and under load reads are large and so are writes (one `write` per batch; a batch always
 //! ends on a line boundary, so each line goes out in one piece).
 
+pub mod framer;
 pub mod parallel;
+mod split;
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, Read, Write};
 
-use memchr::{memchr, memmem, memrchr};
+pub use framer::{Line, LineFramer, Overlong};
 
 use crate::filter::{Filter, FilterScratch, Outcome};
-use crate::finding::MARKER_OPEN;
-use crate::format::cri;
 use crate::format::{records, Format};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
+use split::LineSplitter;
 
 /// Default size of one read.
 pub const DEFAULT_READ_BYTES: usize = 256 * 1024;
@@ -130,13 +132,10 @@ pub fn run_until(
     let max_line = max_line(filter, &options);
     let read_bytes = options.read_bytes.max(1);
     // Held partial records (less than `max_line`, see `lines_end`) plus a line being read.
-    let mut buf = vec![0u8; 2 * max_line + read_bytes];
-    let mut len = 0;
-    // While reading on (see `more_waiting`): where the complete lines in `buf[..len]` end.
-    let mut complete_to = 0;
-    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
-    // group's end); the rest is a line still being read.
-    let mut held = 0;
+    let capacity = 2 * max_line + read_bytes;
+    let mut framer = LineFramer::new(max_line, Overlong::Windows);
+    // Reading on (see `more_waiting`) instead of writing what is complete.
+    let mut reading_on = false;
     let mut scratch = filter.scratch();
     scratch.set_record_bound(max_line);
     let mut writer = BatchWriter {
@@ -157,64 +156,83 @@ pub fn run_until(
     loop {
         // Everything read so far is written: the moment to answer a SIGUSR1 stats request.
         stats.report_if_requested();
-        // Partial records held for the rest of their group are complete lines: a signal must
-        // get them written, so the wait for input must notice it.
-        let holding = complete_to == 0 && held > 0;
+        // Complete lines in hand while not reading on are partial records held for the rest of
+        // their group: a signal must get them written, so the wait for input must notice it.
+        let holding = !reading_on && framer.complete() > 0;
         if holding && wait_holding(&options, shutdown) == Wait::Stop {
             // As below: a partial line after the held records is dropped.
-            let end = held;
-            writer.lines(&buf[..end], stats)?;
+            writer.lines(&framer.data()[..framer.complete()], stats)?;
             return writer.finish();
         }
-        // Idle when every complete line read is written: a held partial line (`buf[..len]`,
-        // no newline) would be dropped on a signal anyway, so it must not delay the exit.
-        shutdown.set_idle(complete_to == 0 && !holding);
-        let read = read_some(input, &mut buf[len..]);
+        // Idle when every complete line read is written: a held partial line (no newline) would
+        // be dropped on a signal anyway, so it must not delay the exit.
+        shutdown.set_idle(framer.complete() == 0);
+        let room = capacity - framer.len();
+        let read = framer.fill(input, room).map_err(StreamError::Read);
         shutdown.set_idle(false);
         let n = read?;
         stats.bytes += n as u64;
-        let filled = len + n;
         if shutdown.requested() {
             // Write every complete line in hand. A partial line is dropped: the rest of it will
             // never come, and its cut-off end could hold a secret too short to be recognised.
-            if let Some(nl) = memrchr(b'\n', &buf[..filled]) {
-                writer.lines(&buf[..=nl], stats)?;
+            if framer.complete() > 0 {
+                writer.lines(&framer.data()[..framer.complete()], stats)?;
             }
             return writer.finish();
         }
         if n == 0 {
-            if len > 0 {
-                if buf[len - 1] != b'\n' {
+            let data = framer.data();
+            if let Some(&last) = data.last() {
+                if last != b'\n' {
                     stats.lines += 1; // the last line, without a newline
                 }
-                writer.lines(&buf[..len], stats)?;
+                writer.lines(data, stats)?;
             }
             return writer.finish();
         }
-        let complete =
-            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
-        if filled < options.read_bytes && (options.more_waiting)() {
-            (complete_to, len) = (complete, filled);
+        if framer.len() < options.read_bytes && (options.more_waiting)() {
+            reading_on = true;
             continue;
         }
-        complete_to = 0;
-        let end = lines_end(&buf[..filled], complete, max_line, filter.format());
-        if end > 0 {
-            writer.lines(&buf[..end], stats)?;
-            buf.copy_within(end..filled, 0);
-            len = filled - end;
-            held = complete - end;
-        } else if complete == 0 && filled >= max_line {
-            let emitted = writer.window(&buf[..filled], stats)?;
-            buf.copy_within(emitted..filled, 0);
-            len = filled - emitted;
-            held = 0;
-        } else {
-            len = filled;
-            held = complete;
-            continue;
+        reading_on = false;
+        match next_cut(&framer, filter.format()) {
+            Cut::Lines(end) => {
+                writer.lines(&framer.data()[..end], stats)?;
+                framer.consume(end);
+            }
+            Cut::Window => {
+                let emitted = writer.window(framer.data(), stats)?;
+                framer.consume(emitted);
+            }
+            Cut::More => continue,
         }
         writer.flush()?;
+    }
+}
+
+/// What the reader should do with what its [`LineFramer`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Hand over `data()[..end]`: whole lines, never ending inside a group of partial records.
+    Lines(usize),
+    /// A line of `limit` bytes or more without its end: redact a window of it.
+    Window,
+    /// Read more first.
+    More,
+}
+
+/// The batching policy shared by every reader of the data path (the filter's stream, the
+/// parallel reader, `lint`), over a framer whose limit is [`line_bound`]: whole lines up to the
+/// last one that settles every group of partial records (see [`lines_end`]), else a window of an
+/// over-long line, else wait for more.
+pub fn next_cut(framer: &LineFramer, format: Format) -> Cut {
+    let end = lines_end(framer.data(), framer.complete(), framer.limit(), format);
+    if end > 0 {
+        Cut::Lines(end)
+    } else if framer.long_line() {
+        Cut::Window
+    } else {
+        Cut::More
     }
 }
 
@@ -274,10 +292,14 @@ pub(crate) fn lines_end(buf: &[u8], complete: usize, max_line: usize, format: Fo
 /// The longest line held whole: `--max-line-bytes`, but windows must make progress (each emits
 /// at least `max_line - overlap` bytes).
 pub(crate) fn max_line(filter: &Filter, options: &StreamOptions) -> usize {
-    options
-        .max_line_bytes
-        .max(4 * filter.window_overlap())
-        .max(4096)
+    line_bound(filter, options.max_line_bytes)
+}
+
+/// The longest line any reader holds whole for `--max-line-bytes` `max_line_bytes` (the limit of
+/// its [`LineFramer`], and the bound partial-record groups are closed at): at least four window
+/// overlaps, so every window makes progress, and at least 4 KiB.
+pub fn line_bound(filter: &Filter, max_line_bytes: usize) -> usize {
+    max_line_bytes.max(4 * filter.window_overlap()).max(4096)
 }
 
 /// The output side of the single-threaded stream: redacts what it is given and writes it,
@@ -351,366 +373,4 @@ fn write_through(
         None => bytes,
     };
     output.write_all(bytes).map_err(StreamError::Write)
-}
-
-pub(crate) fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StreamError> {
-    loop {
-        match input.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StreamError::Read(e)),
-        }
-    }
-}
-
-/// Cuts redacted output into lines of at most `limit` bytes (newline not counted). Sees the
-/// output in order, in pieces; a cut never falls inside a marker (markers are written whole
-/// within one piece) or a UTF-8 character. A CRI record (with `--format cri` or `auto`) is cut
-/// into CRI records: every piece gets the record's time and stream, the pieces before the last
-/// are `P` records and the last keeps the record's own tag (issue 14, C4); to know which piece is
-/// the last, up to `limit` bytes of such a line are held until the next cut or its end.
-struct LineSplitter {
-    limit: usize,
-    /// Bytes of the current output line already written (plain lines).
-    column: usize,
-    /// Whether CRI records are cut as CRI records.
-    cri_records: bool,
-    /// What the current line is; `None` until its first bytes (`head`) tell.
-    line: Option<SplitLine>,
-    head: Vec<u8>,
-    out: Vec<u8>,
-}
-
-/// Enough of a line's first bytes to hold any CRI envelope (a 40-byte time at most).
-const SPLIT_HEAD_BYTES: usize = 64;
-
-/// The line being cut.
-enum SplitLine {
-    Plain,
-    /// A CRI record: `pending` (the piece not yet written, starting with the envelope) and the
-    /// envelope's shape.
-    Cri {
-        pending: Vec<u8>,
-        /// Offset of the tag (`P`/`F`) in every piece.
-        tag_at: usize,
-        /// The record's own tag, for its last piece.
-        tag: u8,
-    },
-}
-
-impl LineSplitter {
-    fn new(limit: usize, cri_records: bool) -> Self {
-        LineSplitter {
-            limit,
-            column: 0,
-            cri_records,
-            line: None,
-            head: Vec::new(),
-            out: Vec::new(),
-        }
-    }
-
-    fn split(&mut self, bytes: &[u8]) -> &[u8] {
-        self.out.clear();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let newline = memchr(b'\n', rest);
-            let segment = &rest[..newline.unwrap_or(rest.len())];
-            let mut head = Vec::new();
-            let mut piece = segment;
-            if self.line.is_none() {
-                // The envelope must be seen whole to tell a CRI record: a line's first bytes
-                // are held until there are enough of them or the line ends.
-                self.head.extend_from_slice(segment);
-                if newline.is_none() && self.head.len() < SPLIT_HEAD_BYTES {
-                    break;
-                }
-                head = std::mem::take(&mut self.head);
-                self.line = Some(self.start_line(&head));
-                piece = &head;
-            }
-            match &mut self.line {
-                Some(SplitLine::Cri {
-                    pending, tag_at, ..
-                }) => {
-                    pending.extend_from_slice(piece);
-                    cut_cri(pending, *tag_at, self.limit, &mut self.out);
-                }
-                _ => self.plain(piece),
-            }
-            drop(head);
-            if newline.is_some() {
-                self.end_line();
-            }
-            rest = &rest[(segment.len() + 1).min(rest.len())..];
-        }
-        &self.out
-    }
-
-    /// What the line starting with `segment` is.
-    fn start_line(&self, segment: &[u8]) -> SplitLine {
-        let record = self.cri_records.then(|| cri::parse(segment)).flatten();
-        match record {
-            // `message_start` is the tag's offset + 2 when the record has a message.
-            Some(r) if r.message_start >= 2 && segment.get(r.message_start - 1) == Some(&b' ') => {
-                let tag_at = r.message_start - 2;
-                SplitLine::Cri {
-                    pending: Vec::new(),
-                    tag_at,
-                    tag: segment[tag_at],
-                }
-            }
-            _ => SplitLine::Plain,
-        }
-    }
-
-    /// Ends the current line: its held piece goes out with the record's own tag.
-    fn end_line(&mut self) {
-        if let Some(SplitLine::Cri {
-            pending,
-            tag_at,
-            tag,
-        }) = &mut self.line
-        {
-            pending[*tag_at] = *tag;
-            self.out.extend_from_slice(pending);
-        }
-        self.out.push(b'\n');
-        self.column = 0;
-        self.line = None;
-    }
-
-    /// Writes what is held of a last line without newline (end of input).
-    fn finish(&mut self) -> &[u8] {
-        self.out.clear();
-        if self.line.is_none() {
-            let head = std::mem::take(&mut self.head);
-            self.line = Some(self.start_line(&head));
-            match &mut self.line {
-                Some(SplitLine::Cri { pending, .. }) => pending.extend_from_slice(&head),
-                _ => self.plain(&head),
-            }
-        }
-        if let Some(SplitLine::Cri {
-            mut pending,
-            tag_at,
-            tag,
-        }) = self.line.take()
-        {
-            pending[tag_at] = tag;
-            self.out.extend_from_slice(&pending);
-        }
-        &self.out
-    }
-
-    /// A piece of a plain line (no newline in it).
-    fn plain(&mut self, segment: &[u8]) {
-        let mut rest = segment;
-        while self.column + rest.len() > self.limit {
-            let cut = safe_cut(rest, self.limit - self.column);
-            if cut == 0 && self.column > 0 {
-                // Nothing more fits on this line: start a new one.
-                self.out.push(b'\n');
-                self.column = 0;
-                continue;
-            }
-            // `cut == 0` at a line start only for a marker longer than the limit: keep it whole.
-            let cut = if cut == 0 {
-                marker_end(rest, 0).unwrap_or(1).min(rest.len())
-            } else {
-                cut
-            };
-            self.out.extend_from_slice(&rest[..cut]);
-            rest = &rest[cut..];
-            if rest.is_empty() {
-                self.column += cut;
-                return;
-            }
-            self.out.push(b'\n');
-            self.column = 0;
-        }
-        self.out.extend_from_slice(rest);
-        self.column += rest.len();
-    }
-}
-
-/// Writes `P` records of at most `limit` bytes from the front of `pending` (a CRI record's piece,
-/// envelope first) while more than `limit` bytes are held; what stays is the next piece, under the
-/// same envelope.
-fn cut_cri(pending: &mut Vec<u8>, tag_at: usize, limit: usize, out: &mut Vec<u8>) {
-    let message_start = tag_at + 2;
-    while pending.len() > limit {
-        let mut cut = safe_cut(pending, limit);
-        if cut <= message_start {
-            // A marker longer than the room after the envelope: keep it whole.
-            cut = marker_end(pending, message_start)
-                .unwrap_or(message_start + 1)
-                .min(pending.len());
-        }
-        if cut >= pending.len() {
-            return;
-        }
-        pending[tag_at] = b'P';
-        out.extend_from_slice(&pending[..cut]);
-        out.push(b'\n');
-        pending.drain(message_start..cut);
-    }
-}
-
-/// The largest cut `<= want` into `line` (which is longer than `want`) that is neither inside a
-/// redaction marker nor inside a UTF-8 character.
-fn safe_cut(line: &[u8], want: usize) -> usize {
-    let mut cut = want;
-    // A marker is at most a few hundred bytes: look back that far for one that spans the cut.
-    let from = cut.saturating_sub(MIN_SPLIT_LINE_BYTES * 4);
-    // A marker whose opening text itself straddles the cut counts too.
-    let to = (cut + MARKER_OPEN.len()).min(line.len());
-    let last_open_before_cut = memmem::rfind_iter(&line[from..to], MARKER_OPEN)
-        .map(|p| from + p)
-        .find(|&p| p < cut);
-    if let Some(open) = last_open_before_cut {
-        if marker_end(line, open).map_or(true, |end| end > cut) {
-            cut = open;
-        }
-    }
-    while cut > 0 && (line[cut] & 0xC0) == 0x80 {
-        cut -= 1;
-    }
-    cut
-}
-
-/// Where the marker starting at `open` ends (one past its `]`).
-fn marker_end(line: &[u8], open: usize) -> Option<usize> {
-    memchr(b']', &line[open..]).map(|p| open + p + 1)
-}
-
-#[cfg(test)]
-mod split_tests {
-    use super::*;
-
-    fn split_all(limit: usize, pieces: &[&[u8]]) -> Vec<u8> {
-        split_with(limit, false, pieces)
-    }
-
-    fn split_with(limit: usize, cri_records: bool, pieces: &[&[u8]]) -> Vec<u8> {
-        let mut s = LineSplitter::new(limit, cri_records);
-        let mut all = Vec::new();
-        for p in pieces {
-            all.extend_from_slice(s.split(p));
-        }
-        all.extend_from_slice(s.finish());
-        all
-    }
-
-    fn max_line(text: &[u8]) -> usize {
-        text.split(|&b| b == b'\n')
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0)
-    }
-
-    #[test]
-    fn short_lines_pass_unchanged_and_exact_fits_are_not_cut() {
-        let text = [b"a".repeat(128), b"\n".to_vec(), b"b".repeat(10)].concat();
-        assert_eq!(split_all(128, &[&text]), text);
-    }
-
-    #[test]
-    fn long_lines_are_cut_at_the_limit_and_nothing_is_lost() {
-        let text = [b"x".repeat(1000), b"\nshort\n".to_vec(), b"y".repeat(300)].concat();
-        let out = split_all(128, &[&text]);
-        assert!(max_line(&out) <= 128);
-        let joined: Vec<u8> = out.iter().copied().filter(|&b| b != b'\n').collect();
-        let original: Vec<u8> = text.iter().copied().filter(|&b| b != b'\n').collect();
-        assert_eq!(joined, original);
-        assert!(
-            !out.ends_with(b"\n"),
-            "no newline added after a last unterminated line"
-        );
-    }
-
-    #[test]
-    fn a_cut_never_falls_inside_a_marker_or_a_utf8_character() {
-        let marker = b"[REDACTED:some-rule-id]";
-        for offset in 100..128 {
-            let line = [
-                b"a".repeat(offset),
-                marker.to_vec(),
-                "é".repeat(100).into_bytes(),
-            ]
-            .concat();
-            let out = split_all(128, &[&line]);
-            assert!(max_line(&out) <= 128);
-            assert!(
-                out.windows(marker.len()).any(|w| w == marker),
-                "marker cut at offset {offset}"
-            );
-            for piece in out.split(|&b| b == b'\n') {
-                assert!(
-                    std::str::from_utf8(piece).is_ok(),
-                    "UTF-8 cut at offset {offset}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn the_line_length_carries_over_between_pieces() {
-        let a = b"a".repeat(100);
-        let b = b"b".repeat(100);
-        let out = split_all(128, &[&a, &b, b"\n", &a]);
-        let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
-        assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0].len(), 128);
-        assert_eq!(lines[1].len(), 72);
-        assert_eq!(lines[2], &a[..]);
-    }
-
-    #[test]
-    fn cri_records_are_cut_into_cri_records() {
-        let env = b"2024-05-01T10:00:00.123456789Z stdout F ";
-        let line = [
-            &env[..],
-            &b"a".repeat(300),
-            b" [REDACTED:some-rule-id] ",
-            &b"b".repeat(60),
-        ]
-        .concat();
-        for chunk in [7, 100, 1000] {
-            let pieces: Vec<&[u8]> = line.chunks(chunk).chain([&b"\n"[..]]).collect();
-            let out = split_with(128, true, &pieces);
-            let records: Vec<&[u8]> = out
-                .split(|&b| b == b'\n')
-                .filter(|l| !l.is_empty())
-                .collect();
-            assert!(records.len() >= 4, "chunk {chunk}");
-            let mut message = Vec::new();
-            for (i, r) in records.iter().enumerate() {
-                assert!(r.len() <= 128, "chunk {chunk}: record {i} too long");
-                let parsed = cri::parse(r).expect("every piece is a CRI record");
-                assert_eq!(&r[..31], &env[..31], "time and stream kept");
-                let last = i + 1 == records.len();
-                assert_eq!(
-                    parsed.partial, !last,
-                    "chunk {chunk}: P until the last piece, then F"
-                );
-                message.extend_from_slice(&r[parsed.message_start..]);
-            }
-            assert_eq!(message, line[env.len()..], "chunk {chunk}: nothing lost");
-            assert!(out.windows(23).any(|w| w == b"[REDACTED:some-rule-id]"));
-        }
-        // A P record stays P in every piece; a short record is not touched.
-        let p = [
-            &b"2024-05-01T10:00:00Z stderr P "[..],
-            &b"c".repeat(200),
-            b"\nshort\n",
-        ]
-        .concat();
-        let out = split_with(128, true, &[&p]);
-        assert!(out
-            .split(|&b| b == b'\n')
-            .filter(|l| l.len() > 5)
-            .all(|r| cri::parse(r).is_some_and(|c| c.partial)));
-        assert!(out.ends_with(b"\nshort\n"));
-    }
 }

@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 
-use memchr::memrchr;
-
-use super::{read_some, LongLines, StreamError, StreamOptions};
+use super::framer::{LineFramer, Overlong};
+use super::{Cut, LongLines, StreamError, StreamOptions};
 use crate::filter::{Filter, Outcome, Scanned};
 use crate::scan::ScanScratch;
 use crate::shutdown::Shutdown;
@@ -270,40 +269,28 @@ fn read_batches(
     let mut seq = 0u64;
     // A send fails only when the writer stopped (its error is what the caller reports).
     let stopped = || Ok(());
-    let Some(mut buf) = free.take(read_bytes) else {
+    let Some(buf) = free.take(read_bytes) else {
         return stopped();
     };
-    let mut len = 0;
-    // While reading on (see `StreamOptions::more_waiting`): where the complete lines in
-    // `buf[..len]` end.
-    let mut complete_to = 0;
-    // How much of `buf[..len]` is complete lines held back (partial records awaiting their
-    // group's end); the rest is a line still being read.
-    let mut held = 0;
+    let mut framer = LineFramer::with_buffer(buf, max_line, Overlong::Windows);
+    // Reading on (see `StreamOptions::more_waiting`) instead of sending what is complete.
+    let mut reading_on = false;
     loop {
         // Reading on with complete lines in hand: only up to `read_bytes` in all, so batch
         // buffers (the pool's unit of memory) stay at `read_bytes` plus a partial line.
-        let room = match complete_to {
-            0 => read_bytes,
-            _ => read_bytes.saturating_sub(len).max(1),
+        let room = match reading_on && framer.complete() > 0 {
+            false => read_bytes,
+            true => read_bytes.saturating_sub(framer.len()).max(1),
         };
-        if buf.len() < len + room {
-            buf.resize(len + room, 0); // zeroes only memory this buffer never held
-        }
         progress.sent.store(seq, Ordering::SeqCst);
-        // Partial records held for the rest of their group must be written on a signal.
-        let holding = complete_to == 0 && held > 0;
+        // Complete lines in hand while not reading on are partial records held for the rest of
+        // their group: they must be written on a signal.
+        let holding = !reading_on && framer.complete() > 0;
         if holding && super::wait_holding(&options, shutdown) == super::Wait::Stop {
             // A partial line after the held records is dropped, as on any signal.
-            let end = held;
-            if jobs
-                .send(Job {
-                    seq,
-                    batch: std::mem::take(&mut buf),
-                    len: end,
-                })
-                .is_err()
-            {
+            let len = framer.complete();
+            let (batch, _) = framer.take_all();
+            if jobs.send(Job { seq, batch, len }).is_err() {
                 return stopped();
             }
             return Ok(());
@@ -311,63 +298,48 @@ fn read_batches(
         // A partial line alone does not count as held: it is dropped on a signal (see Shutdown).
         progress
             .reader_waiting_empty
-            .store(complete_to == 0 && !holding, Ordering::SeqCst);
+            .store(framer.complete() == 0, Ordering::SeqCst);
         progress.update_idle(shutdown);
-        let read = read_some(input, &mut buf[len..len + room]);
+        let read = framer.fill(input, room).map_err(StreamError::Read);
         progress.reader_waiting_empty.store(false, Ordering::SeqCst);
         shutdown.set_idle(false);
         let n = read?;
         stats.bytes += n as u64;
         progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-        let filled = len + n;
+        let filled = framer.len();
         let at_end = n == 0 || shutdown.requested();
-        let complete =
-            memrchr(b'\n', &buf[len..filled]).map_or(complete_to.max(held), |nl| len + nl + 1);
         if !at_end && filled < read_bytes && (options.more_waiting)() {
-            (complete_to, len) = (complete, filled);
+            reading_on = true;
             continue;
         }
-        complete_to = 0;
-        // At a signal every complete line goes, held partial records too.
-        let whole = complete;
-        let complete = if at_end {
-            complete
-        } else {
-            super::lines_end(&buf[..filled], complete, max_line, filter.format())
-        };
-        match complete {
-            _ if n == 0 && filled > 0 && !shutdown.requested() => {
-                // End of input: everything in hand is the last batch (its last line may lack
-                // a newline).
-                if buf[filled - 1] != b'\n' {
-                    stats.lines += 1;
-                }
-                let batch = std::mem::take(&mut buf);
-                if jobs
-                    .send(Job {
-                        seq,
-                        batch,
-                        len: filled,
-                    })
-                    .is_err()
-                {
-                    return stopped();
-                }
-                return Ok(());
+        reading_on = false;
+        if n == 0 && filled > 0 && !shutdown.requested() {
+            // End of input: everything in hand is the last batch (its last line may lack a
+            // newline).
+            if framer.data()[filled - 1] != b'\n' {
+                stats.lines += 1;
             }
-            end if end > 0 => {
-                let Some(mut next) = free.take(read_bytes + filled - end) else {
+            let (batch, len) = framer.take_all();
+            if jobs.send(Job { seq, batch, len }).is_err() {
+                return stopped();
+            }
+            return Ok(());
+        }
+        // At a signal every complete line goes, held partial records too.
+        let cut = match at_end {
+            true if framer.complete() > 0 => Cut::Lines(framer.complete()),
+            true if framer.long_line() => Cut::Window,
+            true => Cut::More,
+            false => super::next_cut(&framer, filter.format()),
+        };
+        match cut {
+            Cut::Lines(end) => {
+                let Some(next) = free.take(read_bytes + filled - end) else {
                     return stopped();
                 };
-                len = filled - end;
-                held = whole - end;
-                if next.len() < len {
-                    next.resize(len, 0);
-                }
-                next[..len].copy_from_slice(&buf[end..filled]);
                 let job = Job {
                     seq,
-                    batch: std::mem::replace(&mut buf, next),
+                    batch: framer.split_off(end, next),
                     len: end,
                 };
                 let idle = progress.written.load(Ordering::SeqCst) == seq;
@@ -383,7 +355,7 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            _ if whole == 0 && filled >= max_line => {
+            Cut::Window => {
                 // A recycled buffer: every buffer the writer frees must be taken again here, or
                 // the free list would grow by one window per window.
                 let Some(mut out) = free.take(filled) else {
@@ -392,14 +364,12 @@ fn read_batches(
                 out.clear();
                 let mut window_stats = Stats::new(stats.findings.len());
                 let (emitted, _) = filter.process_window(
-                    &buf[..filled],
+                    framer.data(),
                     &mut window_scratch,
                     &mut out,
                     &mut window_stats,
                 );
-                buf.copy_within(emitted..filled, 0);
-                len = filled - emitted;
-                held = 0;
+                framer.consume(emitted);
                 let piece = Piece::Rendered(window_stats);
                 if done
                     .send(Done {
@@ -414,10 +384,7 @@ fn read_batches(
                 }
                 seq += 1;
             }
-            _ => {
-                len = filled;
-                held = whole;
-            }
+            Cut::More => {}
         }
         if at_end {
             // A partial line in hand at a signal is dropped, as in the single-threaded stream.
