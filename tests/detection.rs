@@ -553,3 +553,26 @@ fn a_placeholder_word_near_a_secret_does_not_veto_it() {
         }
     }
 }
+
+/// An escape that hides a keyword whole (`\u0074oken`, `https:\/\/`) calls for the structured look
+/// wherever it sits in the line: it used to count only as the line's first escape, so a `\n`
+/// before it (a logged stack trace, a multi-line message) hid it and the token leaked.
+#[test]
+fn a_hiding_escape_after_an_ordinary_one_still_triggers_the_structured_look() {
+    for (engine, filter) in filters() {
+        for (i, line) in [
+            r#"{"level":"info","msg":"line one\nline two \u0074oken=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0"}"#,
+            r#"{"msg":"a\tb \u0070assword=Qw3rtyU1op\u0021x"}"#,
+            r#"{"log":"at x\ny \"\u0074oken\":\"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\"\n","stream":"stdout"}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = redact(&filter, line);
+            assert!(
+                !out.contains("q2Xl3kL9vJr8") && !out.contains("Qw3rtyU1op"),
+                "{engine:?}: case #{i} leaked"
+            );
+        }
+    }
+}
