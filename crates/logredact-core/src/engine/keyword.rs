@@ -91,10 +91,6 @@ impl Matcher for KeywordMatcher {
         "regex"
     }
 
-    fn candidates_mark_keywords(&self) -> bool {
-        true
-    }
-
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
         let Some(ac) = &self.automaton else { return };
         let mut input = Input::new(haystack);

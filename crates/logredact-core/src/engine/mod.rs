@@ -44,7 +44,10 @@ use crate::rules::RuleSet;
 /// "Rule `rule` may match near byte `at` of the haystack."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Candidate {
-    /// Byte offset in the haystack: a keyword's start, or a regex match's end.
+    /// Byte offset in the haystack within `max_match_len` of a match of the rule, on either side
+    /// (a keyword's start for the keyword engine, a match's end for Hyperscan). `detect` confirms
+    /// the rule in the candidate's line, or for long lines in a window reaching that far both
+    /// ways, so it never needs to know which engine made it.
     pub at: usize,
     /// Index into `RuleSet::rules`.
     pub rule: u32,
@@ -57,12 +60,6 @@ pub trait Matcher: Send + Sync {
 
     /// Appends the candidates found in `haystack` to `out`, in any order.
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>);
-
-    /// Whether every keyword occurrence gets a candidate (the keyword engine), so a text
-    /// without candidates holds no keyword. Hyperscan reports regex matches only.
-    fn candidates_mark_keywords(&self) -> bool {
-        false
-    }
 
     /// Which engine runs rule `rule` (a Hyperscan build may fall back per rule).
     fn engine_of(&self, rule: usize) -> &'static str {
@@ -110,10 +107,6 @@ impl Matcher for OneRule {
 
     fn reports_rule_without_keywords(&self, _rule: usize) -> bool {
         self.whole.reports_rule_without_keywords(self.rule as usize)
-    }
-
-    fn candidates_mark_keywords(&self) -> bool {
-        self.whole.candidates_mark_keywords()
     }
 }
 

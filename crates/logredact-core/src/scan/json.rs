@@ -124,9 +124,17 @@ impl Views {
     }
 
     fn push_one(&mut self, view: &[u8], map: &Map, depth: u8) {
-        for i in 0..view.len() {
-            self.starts.push(map.start_of(i));
-            self.ends.push(map.end_of(i));
+        // Bulk copies, not a push per byte: this map is 8 bytes per view byte, and pushing it one
+        // entry at a time (capacity check, enum match) was ~5 % of the realistic corpus's time.
+        match map {
+            Map::Offset(base) => {
+                self.starts.extend(*base..base + view.len());
+                self.ends.extend(base + 1..base + view.len() + 1);
+            }
+            Map::Table { starts, ends } => {
+                self.starts.extend_from_slice(&starts[..view.len()]);
+                self.ends.extend_from_slice(&ends[..view.len()]);
+            }
         }
         self.text.extend_from_slice(view);
         self.spans.push((self.text.len(), depth));
