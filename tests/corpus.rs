@@ -54,6 +54,10 @@ const DELIBERATE: &[&str] = &[
     // A hard-coded default password in C source (`server->password = \"busybox@\"`): a trailing `@`
     // is part of the password (L7).
     "password = \"busybox@\"",
+    // A high-entropy value under `okta_api_key:`, one character short of Okta's token format: the
+    // peer's format rule rejects it; a value under a service-named key is a credential to a
+    // redactor (issue 15: `<vendor>_key = …`, rule `vendor-key-assignment`).
+    "okta_api_key: 00QCjAl4",
 ];
 
 struct Example {
