@@ -250,19 +250,6 @@ fn d1_marker_packed_lines_are_not_quadratic() {
     }
 }
 
-/// Per id: how many markers `text` holds.
-fn markers(text: &str) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for piece in text.split("[REDACTED:").skip(1) {
-        let id: String = piece
-            .chars()
-            .take_while(|&c| c != ']' && c != ':')
-            .collect();
-        *counts.entry(id).or_default() += 1;
-    }
-    counts
-}
-
 #[test]
 fn lint_stats_and_the_filter_agree_on_every_finding() {
     let rules = logredact::rules::RuleSet::builtin().unwrap();
@@ -326,7 +313,7 @@ fn lint_stats_and_the_filter_agree_on_every_finding() {
         );
         assert_eq!(
             from_stats,
-            markers(&redacted),
+            common::markers(redacted.as_bytes()),
             "{engine}: --stats vs markers in the output"
         );
         assert_eq!(from_lint, from_stats, "{engine}: lint vs --stats");

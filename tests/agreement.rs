@@ -11,8 +11,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use logredact::detect::Detector;
-use logredact::engine::{self, EngineChoice};
+use logredact::engine::EngineChoice;
 use logredact::filter::Filter;
 use logredact::finding::FindingKind;
 use logredact::lint::fingerprint::FingerprintKey;
@@ -27,17 +26,7 @@ use common::run;
 const MAX_LINE: usize = 4096;
 
 fn filters() -> &'static [(EngineChoice, Filter)] {
-    static FILTERS: OnceLock<Vec<(EngineChoice, Filter)>> = OnceLock::new();
-    FILTERS.get_or_init(|| {
-        engine::compiled_in()
-            .into_iter()
-            .map(|choice| {
-                let rules = RuleSet::builtin().expect("built-in rules load");
-                let matcher = engine::build(&rules, choice).expect("engine");
-                (choice, Filter::new(Detector::new(rules, matcher)))
-            })
-            .collect()
-    })
+    common::builtin_filters()
 }
 
 /// Single-line built-in examples (no marker-like text, which the filter leaves alone).
@@ -234,20 +223,6 @@ fn both(filter: &Filter, input: &[u8], read_bytes: usize) -> Outcome {
     }
 }
 
-/// Per marker id: how many markers `text` holds.
-fn markers(text: &[u8]) -> BTreeMap<String, u64> {
-    let text = String::from_utf8_lossy(text);
-    let mut counts = BTreeMap::new();
-    for piece in text.split("[REDACTED:").skip(1) {
-        let id: String = piece
-            .chars()
-            .take_while(|&c| c != ']' && c != ':')
-            .collect();
-        *counts.entry(id).or_default() += 1;
-    }
-    counts
-}
-
 fn id_of_counter(filter: &Filter, i: usize) -> String {
     let rule_count = filter.detector().rules().rules.len();
     let kind = match i {
@@ -284,7 +259,7 @@ fn check(filter: &Filter, input: &[u8], o: &Outcome) -> Result<(), String> {
         let i = l.kind.counter_index(rule_count);
         *from_lint.entry(id_of_counter(filter, i)).or_default() += 1;
     }
-    let from_markers = markers(&o.output);
+    let from_markers = common::markers(&o.output);
     if from_stats != from_markers {
         return Err(format!(
             "--stats {from_stats:?} vs markers in the output {from_markers:?}"
@@ -445,7 +420,7 @@ fn the_binary_agrees_with_itself() {
         );
         assert_eq!(
             from_stats,
-            markers(&out.stdout),
+            common::markers(&out.stdout),
             "{engine}: --stats vs markers"
         );
         assert_eq!(from_lint, from_stats, "{engine}: lint vs --stats");

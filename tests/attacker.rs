@@ -7,10 +7,11 @@
 //! the secret is gone from the output and every neighbour line is unchanged byte for byte.
 //! Failure messages name the engine, rule id, example and wrapper — never the secret.
 
+mod common;
+
 use std::sync::OnceLock;
 
-use logredact::detect::Detector;
-use logredact::engine::{self, EngineChoice};
+use logredact::engine::EngineChoice;
 use logredact::filter::Filter;
 use logredact::rules::RuleSet;
 use logredact::stats::Stats;
@@ -24,17 +25,7 @@ const TIME: &str = "2024-05-01T10:00:00.123456789Z";
 const LINE_ANCHORED: &[&str] = &["gradle-credentials-password", "netrc-password"];
 
 fn filters() -> &'static [(EngineChoice, Filter)] {
-    static FILTERS: OnceLock<Vec<(EngineChoice, Filter)>> = OnceLock::new();
-    FILTERS.get_or_init(|| {
-        engine::compiled_in()
-            .into_iter()
-            .map(|choice| {
-                let rules = RuleSet::builtin().expect("built-in rules load");
-                let matcher = engine::build(&rules, choice).expect("engine builds");
-                (choice, Filter::new(Detector::new(rules, matcher)))
-            })
-            .collect()
-    })
+    common::builtin_filters()
 }
 
 /// Every (rule id, example) of the built-in rules that a prefix may precede.

@@ -4,10 +4,9 @@
 //! record, logfmt, and inside a line longer than `--max-line-bytes` — on every compiled engine,
 //! with random surrounding fields (proptest). Secret-named fields and private-key blocks too.
 
-use std::sync::OnceLock;
+mod common;
 
-use logredact::detect::Detector;
-use logredact::engine::{self, EngineChoice};
+use logredact::engine::EngineChoice;
 use logredact::filter::Filter;
 use logredact::rules::RuleSet;
 use logredact::stats::Stats;
@@ -18,17 +17,7 @@ use serde_json::Value;
 const MAX_LINE_BYTES: usize = 4096;
 
 fn filters() -> &'static [(EngineChoice, Filter)] {
-    static FILTERS: OnceLock<Vec<(EngineChoice, Filter)>> = OnceLock::new();
-    FILTERS.get_or_init(|| {
-        engine::compiled_in()
-            .into_iter()
-            .map(|choice| {
-                let rules = RuleSet::builtin().expect("built-in rules load");
-                let matcher = engine::build(&rules, choice).expect("engine builds");
-                (choice, Filter::new(Detector::new(rules, matcher)))
-            })
-            .collect()
-    })
+    common::builtin_filters()
 }
 
 fn redact(filter: &Filter, input: &[u8]) -> Vec<u8> {

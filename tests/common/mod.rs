@@ -2,8 +2,15 @@
 // Each test file compiles its own copy of this module and uses only some of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use logredact::detect::Detector;
+use logredact::engine::{self, EngineChoice};
+use logredact::filter::Filter;
+use logredact::rules::RuleSet;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_logredact");
 
@@ -263,4 +270,33 @@ pub fn children(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// A filter of the built-in rules for every compiled-in engine, built once per test binary.
+pub fn builtin_filters() -> &'static [(EngineChoice, Filter)] {
+    static FILTERS: OnceLock<Vec<(EngineChoice, Filter)>> = OnceLock::new();
+    FILTERS.get_or_init(|| {
+        engine::compiled_in()
+            .into_iter()
+            .map(|choice| {
+                let rules = RuleSet::builtin().expect("built-in rules load");
+                let matcher = engine::build(&rules, choice).expect("engine builds");
+                (choice, Filter::new(Detector::new(rules, matcher)))
+            })
+            .collect()
+    })
+}
+
+/// Per rule id: how many `[REDACTED:id…]` markers `text` holds.
+pub fn markers(text: &[u8]) -> BTreeMap<String, u64> {
+    let text = String::from_utf8_lossy(text);
+    let mut counts = BTreeMap::new();
+    for piece in text.split("[REDACTED:").skip(1) {
+        let id: String = piece
+            .chars()
+            .take_while(|&c| c != ']' && c != ':')
+            .collect();
+        *counts.entry(id).or_default() += 1;
+    }
+    counts
 }
