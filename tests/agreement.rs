@@ -21,13 +21,9 @@ use logredact::stats::Stats;
 use logredact::stream::{self, StreamOptions};
 use proptest::prelude::*;
 
-use common::run;
+use common::{builtin_filters as filters, run};
 
 const MAX_LINE: usize = 4096;
-
-fn filters() -> &'static [(EngineChoice, Filter)] {
-    common::builtin_filters()
-}
 
 /// Single-line built-in examples (no marker-like text, which the filter leaves alone).
 fn examples() -> &'static [String] {

@@ -9,9 +9,10 @@
 
 mod common;
 
+use common::builtin_filters as filters;
+
 use std::sync::OnceLock;
 
-use logredact::engine::EngineChoice;
 use logredact::filter::Filter;
 use logredact::rules::RuleSet;
 use logredact::stats::Stats;
@@ -23,10 +24,6 @@ const TIME: &str = "2024-05-01T10:00:00.123456789Z";
 /// Rules anchored at a line's start: a prefix on their line hides them by design (see
 /// tests/envelopes.rs).
 const LINE_ANCHORED: &[&str] = &["gradle-credentials-password", "netrc-password"];
-
-fn filters() -> &'static [(EngineChoice, Filter)] {
-    common::builtin_filters()
-}
 
 /// Every (rule id, example) of the built-in rules that a prefix may precede.
 fn examples() -> &'static [(String, String)] {

@@ -5,23 +5,12 @@
 //!
 //! Failure messages name the engine and the case number, never the line (fail closed on leaks).
 
-use logredact::detect::Detector;
-use logredact::engine::{self, EngineChoice};
+mod common;
+
+use common::builtin_filters as filters;
 use logredact::filter::Filter;
-use logredact::rules::RuleSet;
 use logredact::stats::Stats;
 use logredact::stream::{self, StreamOptions};
-
-fn filters() -> Vec<(EngineChoice, Filter)> {
-    let rules = RuleSet::builtin().expect("built-in rules load");
-    engine::compiled_in()
-        .into_iter()
-        .map(|e| {
-            let matcher = engine::build(&rules, e).expect("engine");
-            (e, Filter::new(Detector::new(rules.clone(), matcher)))
-        })
-        .collect()
-}
 
 fn redact(filter: &Filter, line: &str) -> String {
     let mut stats = Stats::new(filter.detector().rules().rules.len());
@@ -454,7 +443,7 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
 fn false_positive_classes_pass_unchanged() {
     for (engine, filter) in filters() {
         for (i, line) in CLEAN.iter().enumerate() {
-            let out = redact(&filter, line);
+            let out = redact(filter, line);
             assert_eq!(
                 out.trim_end_matches('\n'),
                 *line,
@@ -468,7 +457,7 @@ fn false_positive_classes_pass_unchanged() {
 fn secret_classes_are_redacted_and_context_kept() {
     for (engine, filter) in filters() {
         for (i, (line, secret, keep)) in SECRETS.iter().enumerate() {
-            let out = redact(&filter, line);
+            let out = redact(filter, line);
             assert!(
                 !out.contains(secret),
                 "{engine:?}: secret case #{i}: the secret is still there"
@@ -497,7 +486,7 @@ fn long_values_and_failed_checksums_are_redacted_whole() {
             format!("password={token} user=bob"),
             format!("{{\"api_key\":\"{token}\"}}"),
         ] {
-            let out = redact(&filter, &line);
+            let out = redact(filter, &line);
             assert!(
                 !out.contains("TAILd1OE0"),
                 "{engine:?}: the tail of a {}-byte value leaked",
@@ -505,7 +494,7 @@ fn long_values_and_failed_checksums_are_redacted_whole() {
             );
         }
         let out = redact(
-            &filter,
+            filter,
             "password=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aBq2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0aBq2 user=bob",
         );
         assert!(
@@ -514,7 +503,7 @@ fn long_values_and_failed_checksums_are_redacted_whole() {
         );
         // Checksum fails (last character changed): still a secret.
         let out = redact(
-            &filter,
+            filter,
             "GITHUB_TOKEN=ghp_8SeYgg4RpXjD4YNvTP1KwYK9rxiVNk351SdK",
         );
         assert!(
@@ -522,7 +511,7 @@ fn long_values_and_failed_checksums_are_redacted_whole() {
             "{engine:?}: ghp_ with a bad checksum"
         );
         let out = redact(
-            &filter,
+            filter,
             "//registry.npmjs.org/:_authToken=npm_ToYs4jrnZ0giVVSegfRYMOiaUmil8q1oEu3x",
         );
         assert!(
@@ -545,7 +534,7 @@ fn a_placeholder_word_near_a_secret_does_not_veto_it() {
         .iter()
         .enumerate()
         {
-            let out = redact(&filter, line);
+            let out = redact(filter, line);
             assert!(
                 !out.contains("Qw3rtyU1op") && !out.contains("q2Xl3kL9vJr8"),
                 "{engine:?}: L8 case #{i}"
@@ -568,7 +557,7 @@ fn a_hiding_escape_after_an_ordinary_one_still_triggers_the_structured_look() {
         .iter()
         .enumerate()
         {
-            let out = redact(&filter, line);
+            let out = redact(filter, line);
             assert!(
                 !out.contains("q2Xl3kL9vJr8") && !out.contains("Qw3rtyU1op"),
                 "{engine:?}: case #{i} leaked"

@@ -6,7 +6,8 @@
 
 mod common;
 
-use logredact::engine::EngineChoice;
+use common::builtin_filters as filters;
+
 use logredact::filter::Filter;
 use logredact::rules::RuleSet;
 use logredact::stats::Stats;
@@ -15,10 +16,6 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 const MAX_LINE_BYTES: usize = 4096;
-
-fn filters() -> &'static [(EngineChoice, Filter)] {
-    common::builtin_filters()
-}
 
 fn redact(filter: &Filter, input: &[u8]) -> Vec<u8> {
     let mut stats = Stats::new(filter.detector().rules().rules.len());
