@@ -9,14 +9,13 @@
 //! Must never: modify text, or keep or report the bytes of a secret — a [`RuleMatch`] is offsets only.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::{memchr, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 
-use crate::engine::{Candidate, Matcher};
+use crate::engine::{Candidate, KeywordIndex, Matcher};
 use crate::finding::{is_stand_in, MarkerGrammar, Precedence};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -81,9 +80,10 @@ pub struct Detector {
     /// Rules the matcher reports nothing for (no keyword, and not run by Hyperscan): confirmed on
     /// every line.
     every_line: Vec<u32>,
-    /// For [`Detector::may_match_in`]: every keyword, built on first use (`None` if it cannot
-    /// be built, or some rule has no keyword: then any text may match).
-    keywords: OnceLock<Option<AhoCorasick>>,
+    /// For [`Detector::may_match_in`]: every rule's keywords, the engine's own index when it has
+    /// one, else built on first use (`None` if it cannot be built, or some rule has no keyword:
+    /// then any text may match).
+    keywords: OnceLock<Option<Arc<KeywordIndex>>>,
     /// Our own markers: a match inside one is never reported again.
     markers: MarkerGrammar,
 }
@@ -98,36 +98,29 @@ impl Detector {
             })
             .collect();
         let markers = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
+        let keywords = OnceLock::new();
+        if rules.rules.iter().any(|r| r.keywords.is_empty()) {
+            let _ = keywords.set(None);
+        } else if let Some(index) = matcher.keyword_index() {
+            let _ = keywords.set(Some(index));
+        }
         Detector {
             rules,
             matcher,
             every_line,
-            keywords: OnceLock::new(),
+            keywords,
             markers,
         }
     }
 
     /// Whether some rule may match in `text`: one of the rules' keywords occurs in it (ASCII
     /// case-insensitive), or a rule has no keyword at all. For callers that search a text the
-    /// engine did not see (a decoded JSON string) only when it may hold something. The keyword
-    /// automaton is built on first use, as an NFA: 1.0 ms to build for the built-ins (the
-    /// engine's DFA takes 3.6 ms), and it only ever reads single lines.
+    /// engine did not see (a decoded JSON string) only when it may hold something.
     pub fn may_match_in(&self, text: &[u8]) -> bool {
-        let keywords = self.keywords.get_or_init(|| {
-            if self.rules.rules.iter().any(|r| r.keywords.is_empty()) {
-                return None;
-            }
-            // A DFA: this runs over every escaped JSON line and every decoded JSON string, where
-            // the contiguous NFA's per-byte state walk was 12 % of the realistic corpus's time
-            // (Hyperscan build, `perf`). ~700 keywords: about 3.6 MiB (the few non-ASCII ones double
-            // its byte classes) and ~10 ms to build, once per process.
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(self.rules.rules.iter().flat_map(|r| &r.keywords))
-                .ok()
-        });
-        keywords.as_ref().map_or(true, |k| k.is_match(text))
+        let keywords = self
+            .keywords
+            .get_or_init(|| KeywordIndex::new(&self.rules, |_| true).ok().map(Arc::new));
+        keywords.as_ref().map_or(true, |k| k.occurs_in(text))
     }
 
     /// Replaces the marker grammar (the redactor's configuration adds its template).

@@ -22,7 +22,7 @@ mod keyword;
 
 #[cfg(feature = "hyperscan")]
 pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
-pub use keyword::KeywordMatcher;
+pub use keyword::{Coverage, KeywordIndex, KeywordMatcher};
 
 /// `--cache-dir`: where the Hyperscan engine caches compiled databases, instead of
 /// `$XDG_CACHE_HOME/logredact` or `~/.cache/logredact` (daemons such as rsyslog's mmexternal run
@@ -72,6 +72,12 @@ pub trait Matcher: Send + Sync {
     fn reports_rule_without_keywords(&self, rule: usize) -> bool {
         let _ = rule;
         false
+    }
+
+    /// Its index of every rule's keywords, when it has one: the detector shares it (for
+    /// [`KeywordIndex::occurs_in`]) instead of building a second one.
+    fn keyword_index(&self) -> Option<std::sync::Arc<KeywordIndex>> {
+        None
     }
 }
 
