@@ -219,9 +219,12 @@ pub fn decode(raw: &[u8], decoded: &mut Vec<u8>, map: &mut Vec<usize>) {
     while i < raw.len() {
         let start = i;
         if raw[i] != b'\\' {
-            decoded.push(raw[i]);
-            map.push(start);
-            i += 1;
+            // The run up to the next escape, in bulk: a byte at a time was most of this
+            // function's cost on escaped Docker `log` strings.
+            let end = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
+            decoded.extend_from_slice(&raw[i..end]);
+            map.extend(i..end);
+            i = end;
             continue;
         }
         let esc = raw.get(i + 1).copied().unwrap_or(b'\\');

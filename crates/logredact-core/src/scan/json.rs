@@ -2,12 +2,14 @@
 //! members, and the decoded strings (at any depth of JSON-in-a-string) that get an engine pass
 //! of their own.
 //!
-//! Owns: the mapping from a decoded view back to raw bytes ([`Map`]) and the batch of views
-//! ([`Views`]). Must never: write bytes, or drop a raw match without a view that covers it.
+//! Owns: deciding, per line, which raw matches stand and which strings become views (the views
+//! themselves and their way back to raw bytes are `views`'). Must never: write bytes, or drop a
+//! raw match without a view that covers it.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::views::{encoding, Map, Views};
 use super::{finding, message_start, reads_as_json, rule_finding, Framing, Scanner};
 use crate::detect::{is_placeholder, RuleMatch};
 use crate::finding::{is_placeholder_value, Encoding, Finding, FindingKind};
@@ -25,217 +27,6 @@ const AUTH_SCHEMES: &[&str] = &[
     "digest ",
     "negotiate ",
 ];
-
-/// Where the bytes of a view came from in the raw text.
-pub(super) enum Map {
-    /// The view is raw text starting at this offset.
-    Offset(usize),
-    /// Byte `i` of the view was decoded from raw `starts[i]..ends[i]`.
-    Table {
-        starts: Vec<usize>,
-        ends: Vec<usize>,
-    },
-}
-
-impl Map {
-    pub(super) fn start_of(&self, i: usize) -> usize {
-        match self {
-            Map::Offset(base) => base + i,
-            Map::Table { starts, .. } => starts[i],
-        }
-    }
-
-    pub(super) fn end_of(&self, i: usize) -> usize {
-        match self {
-            Map::Offset(base) => base + i + 1,
-            Map::Table { ends, .. } => ends[i],
-        }
-    }
-
-    /// The raw range of view range `r` (non-empty), widened to whole escapes.
-    pub(super) fn raw(&self, r: Range<usize>) -> Range<usize> {
-        self.start_of(r.start)..self.end_of(r.end - 1)
-    }
-
-    /// The map of a string decoded from view bytes starting at `base`, whose decoding map
-    /// (`json::decode`'s: raw offset of the escape behind each decoded byte, then the raw length)
-    /// is `local`.
-    pub(super) fn child(&self, base: usize, local: &[usize]) -> Map {
-        let n = local.len().saturating_sub(1);
-        let mut starts = Vec::with_capacity(n);
-        let mut ends = vec![0; n];
-        for &l in &local[..n] {
-            starts.push(self.start_of(base + l));
-        }
-        // The escape behind byte j ends where the next escape starts (bytes of one escape share
-        // their start).
-        let mut next_start = local.get(n).copied().unwrap_or(0);
-        for j in (0..n).rev() {
-            if j + 1 < n && local[j + 1] != local[j] {
-                next_start = local[j + 1];
-            }
-            ends[j] = self.end_of(base + next_start - 1);
-        }
-        Map::Table { starts, ends }
-    }
-}
-
-/// Decoded views of a batch, one per line of `text`, searched in one engine pass.
-///
-/// The way back to raw bytes is kept as pieces, not per byte: a run of bytes copied from raw text,
-/// or the bytes decoded from one escape. (A raw start and end per view byte was 16 bytes per byte,
-/// ~7 MiB of each worker's peak memory on the realistic corpus, `massif`; a Docker `log` string
-/// is two pieces.)
-#[derive(Default)]
-pub(super) struct Views {
-    text: Vec<u8>,
-    /// Every view's pieces, in text order: each starts where the last ends, within a view.
-    pieces: Vec<Piece>,
-    spans: Vec<ViewSpan>,
-}
-
-/// One view in [`Views::text`].
-struct ViewSpan {
-    /// Where it starts and ends in the text (its separating newline follows the end).
-    start: usize,
-    end: usize,
-    /// Its escape depth.
-    depth: u8,
-}
-
-/// Bytes of a view from `at` (in [`Views::text`]) up to the next piece, and where they came from.
-struct Piece {
-    at: usize,
-    raw: Range<usize>,
-    kind: PieceKind,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum PieceKind {
-    /// Byte `at + i` is raw byte `raw.start + i`.
-    Copied,
-    /// Every byte was decoded from the escape at `raw`.
-    Decoded,
-}
-
-impl Piece {
-    fn start_of(&self, i: usize) -> usize {
-        match self.kind {
-            PieceKind::Copied => self.raw.start + (i - self.at),
-            PieceKind::Decoded => self.raw.start,
-        }
-    }
-
-    fn end_of(&self, i: usize) -> usize {
-        match self.kind {
-            PieceKind::Copied => self.raw.start + (i - self.at) + 1,
-            PieceKind::Decoded => self.raw.end,
-        }
-    }
-}
-
-impl Views {
-    pub(super) fn clear(&mut self) {
-        self.text.clear();
-        self.pieces.clear();
-        self.spans.clear();
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    pub(super) fn text(&self) -> &[u8] {
-        &self.text
-    }
-
-    fn push(&mut self, view: &[u8], map: &Map, depth: u8) {
-        self.push_one(view, map, depth);
-        // A newline only at the end (a Docker `log` string's `\n`) splits nothing.
-        let inner = view.strip_suffix(b"\n").unwrap_or(view);
-        let inner = inner.strip_suffix(b"\r").unwrap_or(inner);
-        if memchr::memchr(b'\n', inner).is_some() {
-            // Detection reads a view line by line, so a decoded string with newlines (a PEM key
-            // whose body is one long line, `-----BEGIN…\nMIIB…\n-----END…`) would be read in
-            // pieces that no rule matches: the string is also searched as one line, newlines as
-            // carriage returns (same length, so the same map; `\s` still matches them, while
-            // the secret classes of the key rules, which hold blanks, stop at them and leave the
-            // END line alone).
-            let flat: Vec<u8> = view
-                .iter()
-                .map(|&b| if b == b'\n' { b'\r' } else { b })
-                .collect();
-            self.push_one(&flat, map, depth);
-        }
-    }
-
-    fn push_one(&mut self, view: &[u8], map: &Map, depth: u8) {
-        let start = self.text.len();
-        match map {
-            Map::Offset(base) => self.pieces.push(Piece {
-                at: start,
-                raw: *base..base + view.len(),
-                kind: PieceKind::Copied,
-            }),
-            Map::Table { starts, ends } => {
-                let mut i = 0;
-                while i < view.len() {
-                    let (s, e) = (starts[i], ends[i]);
-                    let kind = if e == s + 1 {
-                        PieceKind::Copied
-                    } else {
-                        PieceKind::Decoded
-                    };
-                    let mut j = i + 1;
-                    while j < view.len()
-                        && match kind {
-                            PieceKind::Copied => {
-                                starts[j] == starts[j - 1] + 1 && ends[j] == starts[j] + 1
-                            }
-                            PieceKind::Decoded => starts[j] == s && ends[j] == e,
-                        }
-                    {
-                        j += 1;
-                    }
-                    let raw = match kind {
-                        PieceKind::Copied => s..ends[j - 1],
-                        PieceKind::Decoded => s..e,
-                    };
-                    self.pieces.push(Piece {
-                        at: start + i,
-                        raw,
-                        kind,
-                    });
-                    i = j;
-                }
-            }
-        }
-        self.text.extend_from_slice(view);
-        self.spans.push(ViewSpan {
-            start,
-            end: self.text.len(),
-            depth,
-        });
-        self.text.push(b'\n');
-    }
-
-    /// The raw span and encoding of a match in [`Views::text`].
-    pub(super) fn raw_of(&self, m: &RuleMatch) -> Option<(Range<usize>, Encoding)> {
-        if m.start >= m.end {
-            return None;
-        }
-        let span = self.spans[self.spans.partition_point(|s| s.end < m.end)..]
-            .first()
-            .filter(|s| s.start <= m.start)?;
-        let (first, last) = (m.start, m.end - 1);
-        let piece_of = |i: usize| {
-            let p = self.pieces.partition_point(|p| p.at <= i);
-            self.pieces.get(p.checked_sub(1)?)
-        };
-        let raw = piece_of(first)?.start_of(first)..piece_of(last)?.end_of(last);
-        Some((raw, encoding(span.depth)))
-    }
-}
 
 /// One line being scanned.
 pub(super) struct LineContext<'a> {
@@ -325,15 +116,6 @@ impl LineContext<'_> {
     }
 }
 
-/// The escape depth's encoding: 0 is text (quotes in a text line), more is inside JSON strings.
-fn encoding(depth: u8) -> Encoding {
-    if depth == 0 {
-        Encoding::Raw
-    } else {
-        Encoding::JsonString { depth }
-    }
-}
-
 /// Walks the tokens of `text` (a view at escape depth `depth`, mapped by `map`): values of
 /// secret-named members become findings; escaped strings are decoded into `views` and, when they
 /// hold JSON, walked in turn. Tokens listed in `skip` (a Docker envelope) are left alone.
@@ -385,13 +167,19 @@ fn walk(
             continue;
         }
         json::decode(&text[t.content.clone()], &mut decoded, &mut local);
-        let child = map.child(t.content.start, &local);
-        if scanner.detector.may_match_in(&decoded) {
-            views.push(&decoded, &child, depth + 1);
-        }
+        let searched = scanner.detector.may_match_in(&decoded);
         // JSON inside the string (a Docker `log` holding a JSON line, `msg="{\"auth\": …}"`):
         // its members count as any others.
-        if depth < MAX_EMBED_DEPTH && memchr::memmem::find(&decoded, b"\":").is_some() {
+        let holds_json =
+            depth < MAX_EMBED_DEPTH && memchr::memmem::find(&decoded, b"\":").is_some();
+        if !searched && !holds_json {
+            continue;
+        }
+        let child = map.child(t.content.start, &local);
+        if searched {
+            views.push(&decoded, &child, depth + 1);
+        }
+        if holds_json {
             let mut inner = Tokens::default();
             inner.read(&decoded);
             let inner_text = std::mem::take(&mut decoded);
@@ -681,69 +469,5 @@ mod tests {
         ] {
             assert!(!is_secret_reference(secret));
         }
-    }
-
-    /// The pieces a view keeps give, for every span of it, the raw span its full map gives.
-    #[test]
-    fn view_pieces_map_back_like_the_full_map() {
-        let raws: [&[u8]; 4] = [
-            br#"password=hunter2\n"#,
-            br#"a\/b\u00e9z\"q\"\\x"#,
-            br#"{\"log\":\"tok\\u0065n=abc\\n\"}"#,
-            b"no escapes at all",
-        ];
-        let mut views = Views::default();
-        let mut expected = Vec::new();
-        for (n, raw) in raws.iter().enumerate() {
-            let (mut d, mut m) = (Vec::new(), Vec::new());
-            json::decode(raw, &mut d, &mut m);
-            let base = 1000 * (n + 1);
-            let map = Map::Offset(base).child(0, &m);
-            // A grandchild too: the decoded string read again (`\u0065` one level down).
-            let (mut d2, mut m2) = (Vec::new(), Vec::new());
-            json::decode(&d, &mut d2, &mut m2);
-            let grandchild = map.child(0, &m2);
-            for (view, map) in [(d.clone(), map), (d2, grandchild)] {
-                let at = views.text().len();
-                views.push_one(&view, &map, 1);
-                for i in 0..view.len() {
-                    for j in i + 1..=view.len() {
-                        expected.push((at + i, at + j, map.raw(i..j)));
-                    }
-                }
-            }
-            let plain = Map::Offset(base + 500);
-            let at = views.text().len();
-            views.push_one(raw, &plain, 1);
-            expected.push((at + 2, at + 5, plain.raw(2..5)));
-        }
-        for (start, end, raw) in expected {
-            let m = RuleMatch {
-                rule: 0,
-                start,
-                end,
-                match_start: start,
-                match_end: end,
-            };
-            assert_eq!(
-                views.raw_of(&m).map(|(r, _)| r),
-                Some(raw),
-                "{start}..{end}"
-            );
-        }
-    }
-
-    #[test]
-    fn child_maps_widen_to_whole_escapes() {
-        let raw = br#"a\/b\u00e9z"#;
-        let (mut d, mut m) = (Vec::new(), Vec::new());
-        json::decode(raw, &mut d, &mut m);
-        let child = Map::Offset(100).child(0, &m);
-        // "é" (2 bytes) comes from `\u00e9` at raw 4..10.
-        assert_eq!(child.raw(3..5), 104..110);
-        assert_eq!(child.raw(1..2), 101..103);
-        assert_eq!(child.raw(0..d.len()), 100..100 + raw.len());
-        let grandchild = child.child(1, &[0, 1, 2]);
-        assert_eq!(grandchild.raw(0..2), 101..104);
     }
 }

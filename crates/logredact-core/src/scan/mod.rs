@@ -19,6 +19,7 @@
 mod json;
 mod private_keys;
 mod records;
+mod views;
 
 use std::ops::Range;
 
@@ -51,7 +52,7 @@ pub struct ScanScratch {
     /// A line with its backslashes dropped (see `Scanner::escapes_may_hide_a_match`).
     unescaped: Vec<u8>,
     tokens: Tokens,
-    views: json::Views,
+    views: views::Views,
     view_matches: Vec<RuleMatch>,
     /// The size bound for grouping runtime partial records (see `format::records::Grouping`).
     record_bound: usize,
@@ -126,7 +127,7 @@ impl Scanner {
             triggers: Vec::new(),
             unescaped: Vec::new(),
             tokens: Tokens::default(),
-            views: json::Views::default(),
+            views: views::Views::default(),
             view_matches: Vec::new(),
             record_bound: usize::MAX,
         }

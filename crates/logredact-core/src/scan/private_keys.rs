@@ -8,7 +8,7 @@
 
 use memchr::{memchr, memmem};
 
-use super::json::Map;
+use super::views::Map;
 use super::{finding, message_start, reads_as_json, Scanner};
 use crate::finding::{Encoding, Finding, FindingKind};
 use crate::format::json;
