@@ -565,3 +565,27 @@ fn a_hiding_escape_after_an_ordinary_one_still_triggers_the_structured_look() {
         }
     }
 }
+
+/// A secret right after a control escape (`\n`, `\t`) has no word boundary in the raw line
+/// (`\nAKIA…` reads `nAKIA…`), so only the decoded view finds it. Such lines hold no `\"`/`\u`
+/// escape: the structured look is called for by a keyword in the raw line, which the pure-Rust
+/// engine's candidates already mark (the line is not searched again) and Hyperscan builds look up.
+#[test]
+fn a_secret_after_a_control_escape_is_found_in_the_decoded_view() {
+    for (engine, filter) in filters() {
+        for (i, line) in [
+            r#"{"log":"boot\nAKIAQYLPMN5HHHFPZAM2 loaded\n","stream":"stdout","time":"2024-01-01T00:00:00Z"}"#,
+            r#"{"level":"info","msg":"cols\tghp_q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0ab12cd\tend"}"#,
+            r#"2024-05-01T10:00:00Z stdout F {"msg":"trace\nAKIAQYLPMN5HHHFPZAM2"}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = redact(filter, line);
+            assert!(
+                !out.contains("QYLPMN5HHHFPZAM2") && !out.contains("q2Xl3kL9vJr8"),
+                "{engine:?}: case #{i} leaked"
+            );
+        }
+    }
+}
