@@ -9,6 +9,7 @@ mod common;
 
 use common::builtin_filters as filters;
 use logredact::filter::Filter;
+use logredact::rules::RuleSet;
 use logredact::stats::Stats;
 use logredact::stream::{self, StreamOptions};
 
@@ -587,5 +588,32 @@ fn a_secret_after_a_control_escape_is_found_in_the_decoded_view() {
                 "{engine:?}: case #{i} leaked"
             );
         }
+    }
+}
+
+/// A user rule that names no keyword may match anywhere: the engine gives it candidates through
+/// the whole of a line too long to confirm whole (it used to get one at the line's start, so
+/// only the first window of a long line was searched), on every engine.
+#[test]
+fn a_rule_without_keywords_is_searched_through_a_long_line() {
+    let mut rules = RuleSet::default();
+    rules
+        .add_toml(
+            "t.toml",
+            "[[rules]]\nid='order-code'\nregex='''ordc_([a-z0-9]{24})'''\n",
+        )
+        .expect("the rule loads");
+    for choice in logredact::engine::compiled_in() {
+        let matcher = logredact::engine::build(&rules, choice).expect("engine builds");
+        let filter = Filter::new(logredact::detect::Detector::new(rules.clone(), matcher));
+        let mut line = "x".repeat(100_000);
+        line.push_str(" ordc_q2xl3kl9vjr8mn7pq4st5uv6 ");
+        line.push_str(&"y".repeat(100_000));
+        let out = redact(&filter, &line);
+        assert!(!out.contains("q2xl3kl9vjr8"), "{choice:?}: leaked");
+        assert!(
+            out.contains("[REDACTED:order-code]"),
+            "{choice:?}: no marker"
+        );
     }
 }

@@ -77,9 +77,6 @@ impl Scratch {
 pub struct Detector {
     rules: RuleSet,
     matcher: Box<dyn Matcher>,
-    /// Rules the matcher reports nothing for (no keyword, and not run by Hyperscan): confirmed on
-    /// every line.
-    every_line: Vec<u32>,
     /// For [`Detector::may_match_in`]: every rule's keywords, the engine's own index when it has
     /// one, else built on first use (`None` if it cannot be built, or some rule has no keyword:
     /// then any text may match).
@@ -91,12 +88,6 @@ pub struct Detector {
 impl Detector {
     /// A detector for `rules`, with candidates from `matcher` (built for the same rules).
     pub fn new(rules: RuleSet, matcher: Box<dyn Matcher>) -> Self {
-        let every_line = (0..rules.rules.len() as u32)
-            .filter(|&i| {
-                rules.rules[i as usize].runs_on_every_line()
-                    && !matcher.reports_rule_without_keywords(i as usize)
-            })
-            .collect();
         let markers = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
         let keywords = OnceLock::new();
         if rules.rules.iter().any(|r| r.keywords.is_empty()) {
@@ -107,7 +98,6 @@ impl Detector {
         Detector {
             rules,
             matcher,
-            every_line,
             keywords,
             markers,
         }
@@ -173,18 +163,6 @@ impl Detector {
         if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
             p.candidate_passes += 1;
             p.candidate_nanos += profile::nanos_since(started);
-        }
-        if !self.every_line.is_empty() {
-            let mut start = 0;
-            while start <= text.len() {
-                for &rule in &self.every_line {
-                    candidates.push(Candidate { at: start, rule });
-                }
-                match memchr(b'\n', &text[start..]) {
-                    Some(nl) => start += nl + 1,
-                    None => break,
-                }
-            }
         }
         candidates.sort_unstable();
         candidates.dedup();

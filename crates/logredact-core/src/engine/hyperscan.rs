@@ -437,10 +437,6 @@ impl Matcher for HyperscanMatcher {
             _ => "regex",
         }
     }
-
-    fn reports_rule_without_keywords(&self, rule: usize) -> bool {
-        self.in_database.get(rule) == Some(&true)
-    }
 }
 
 /// Splits `haystack` into pieces of at most `limit` bytes for `hs_scan`: at line ends where
@@ -531,8 +527,6 @@ mod tests {
         let m = HyperscanMatcher::new(&set, &HyperscanOptions::uncached()).unwrap();
         let engines: Vec<_> = (0..3).map(|i| m.engine_of(i)).collect();
         assert_eq!(engines, ["hyperscan", "regex", "regex"]);
-        assert!(m.reports_rule_without_keywords(0));
-        assert!(!m.reports_rule_without_keywords(1));
     }
 
     #[test]

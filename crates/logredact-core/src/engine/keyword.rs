@@ -1,6 +1,6 @@
 //! The pure-Rust engine: one `aho-corasick` automaton over every rule keyword (ASCII
 //! case-insensitive), so a rule's regex only runs where one of its keywords occurs. Rules without
-//! keywords are left to `detect`, which runs them on every line.
+//! keywords get candidates on every line (spaced through long lines).
 //!
 //! The automaton reports the leftmost-longest keyword and the search resumes one byte later, so
 //! every keyword *start* is seen; a shorter keyword that starts at the same place is a substring of
@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
-use super::{Candidate, EngineError, Matcher};
+use memchr::memchr;
+
+use super::{Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
 
 /// A rule to report when a keyword is hit, and where in the keyword its own keyword starts.
@@ -28,6 +30,9 @@ struct Implied {
 pub struct KeywordIndex {
     automaton: Option<AhoCorasick>,
     implied: Vec<Vec<Implied>>,
+    /// Its rules that name no keyword, with the spacing of their candidates in long lines (the
+    /// rule's longest match): they may match anywhere, so every line gets candidates for them.
+    every_line: Vec<(u32, usize)>,
     coverage: Coverage,
 }
 
@@ -51,9 +56,13 @@ impl KeywordIndex {
         };
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
+        let mut every_line = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
             if !include(index) {
                 continue;
+            }
+            if rule.keywords.is_empty() {
+                every_line.push((index as u32, rule.max_match_len.max(1)));
             }
             for kw in &rule.keywords {
                 let kw = kw.to_ascii_lowercase();
@@ -100,6 +109,7 @@ impl KeywordIndex {
         Ok(KeywordIndex {
             automaton,
             implied,
+            every_line,
             coverage,
         })
     }
@@ -115,6 +125,9 @@ impl KeywordIndex {
     }
 
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
+        if !self.every_line.is_empty() {
+            every_line_candidates(haystack, &self.every_line, out);
+        }
         let Some(ac) = &self.automaton else { return };
         let mut input = Input::new(haystack);
         while let Some(hit) = ac.find(input.clone()) {
@@ -167,6 +180,32 @@ impl Matcher for KeywordMatcher {
 
     fn keyword_index(&self) -> Option<Arc<KeywordIndex>> {
         (self.index.coverage() == Coverage::EveryRule).then(|| Arc::clone(&self.index))
+    }
+}
+
+/// Candidates for rules that name no keyword: one at the start of each line that `detect`
+/// confirms whole; in longer lines one every `spacing` bytes (and at the end), so that the
+/// windows around them cover the line (see `super::WHOLE_LINE_LIMIT`).
+fn every_line_candidates(haystack: &[u8], rules: &[(u32, usize)], out: &mut Vec<Candidate>) {
+    let mut line_start = 0;
+    while line_start <= haystack.len() {
+        let line_end =
+            memchr(b'\n', &haystack[line_start..]).map_or(haystack.len(), |p| line_start + p);
+        for &(rule, spacing) in rules {
+            out.push(Candidate {
+                at: line_start,
+                rule,
+            });
+            if line_end - line_start > WHOLE_LINE_LIMIT {
+                let mut at = line_start + spacing;
+                while at < line_end {
+                    out.push(Candidate { at, rule });
+                    at += spacing;
+                }
+                out.push(Candidate { at: line_end, rule });
+            }
+        }
+        line_start = line_end + 1;
     }
 }
 

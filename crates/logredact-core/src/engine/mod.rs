@@ -67,13 +67,6 @@ pub trait Matcher: Send + Sync {
         self.name()
     }
 
-    /// Whether this engine reports candidates for rule `rule` although it has no keywords (it
-    /// evaluates the rule's regex itself), so `detect` need not try that rule on every line.
-    fn reports_rule_without_keywords(&self, rule: usize) -> bool {
-        let _ = rule;
-        false
-    }
-
     /// Its index of every rule's keywords, when it has one: the detector shares it (for
     /// [`KeywordIndex::occurs_in`]) instead of building a second one.
     fn keyword_index(&self) -> Option<std::sync::Arc<KeywordIndex>> {
@@ -109,10 +102,6 @@ impl Matcher for OneRule {
 
     fn engine_of(&self, _rule: usize) -> &'static str {
         self.whole.engine_of(self.rule as usize)
-    }
-
-    fn reports_rule_without_keywords(&self, _rule: usize) -> bool {
-        self.whole.reports_rule_without_keywords(self.rule as usize)
     }
 }
 
