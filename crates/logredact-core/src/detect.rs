@@ -164,7 +164,11 @@ impl Detector {
             p.candidate_passes += 1;
             p.candidate_nanos += profile::nanos_since(started);
         }
-        candidates.sort_unstable();
+        // Engines report candidates nearly in order (keyword hits left to right, Hyperscan's
+        // match ends per piece): a stable sort by offset merges those runs in near-linear time,
+        // where sorting by (offset, rule) was a tenth of the time on keyword-dense lines.
+        // Duplicates left apart by it are harmless: a rule is confirmed once per line.
+        candidates.sort_by_key(|c| c.at);
         candidates.dedup();
         if let Some(p) = &mut scratch.profile {
             for c in &candidates {

@@ -7,11 +7,11 @@
 //! the reported one, and each keyword carries the rules of every keyword it contains. That finds
 //! the same rules as an overlapping search, without its per-byte bookkeeping.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
-
-use memchr::memchr;
+use memchr::{memchr, memrchr};
 
 use super::{Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
@@ -129,18 +129,43 @@ impl KeywordIndex {
             every_line_candidates(haystack, &self.every_line, out);
         }
         let Some(ac) = &self.automaton else { return };
+        // `detect` confirms a line up to WHOLE_LINE_LIMIT whole, once per rule: a keyword's
+        // later hits in such a line add nothing. Reporting only its first one per line keeps a
+        // line packed with keywords (`token secret key token password …`) from costing a
+        // candidate per hit per implied rule. Longer lines keep every hit (they are confirmed in
+        // windows around them).
+        let mut line: Option<(Range<usize>, u32)> = None;
+        let mut stamp = 0u32;
+        let mut reported_on = vec![0u32; self.implied.len()];
         let mut input = Input::new(haystack);
         while let Some(hit) = ac.find(input.clone()) {
-            for imp in &self.implied[hit.pattern().as_usize()] {
-                out.push(Candidate {
-                    at: hit.start() + imp.offset,
-                    rule: imp.rule,
-                });
+            let at = hit.start();
+            let short_line_stamp = match &line {
+                Some((current, s)) if at < current.end => *s,
+                _ => {
+                    let start = memrchr(b'\n', &haystack[..at]).map_or(0, |p| p + 1);
+                    let end = memchr(b'\n', &haystack[at..]).map_or(haystack.len(), |p| at + p);
+                    stamp += 1;
+                    // 0 marks a long line: never deduplicated.
+                    let s = if end - start <= WHOLE_LINE_LIMIT { stamp } else { 0 };
+                    line = Some((start..end, s));
+                    s
+                }
+            };
+            let pattern = hit.pattern().as_usize();
+            if short_line_stamp == 0 || reported_on[pattern] != short_line_stamp {
+                reported_on[pattern] = short_line_stamp;
+                for imp in &self.implied[pattern] {
+                    out.push(Candidate {
+                        at: at + imp.offset,
+                        rule: imp.rule,
+                    });
+                }
             }
-            if hit.start() + 1 > haystack.len() {
+            if at + 1 > haystack.len() {
                 break;
             }
-            input.set_start(hit.start() + 1);
+            input.set_start(at + 1);
         }
     }
 }
