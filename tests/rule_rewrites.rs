@@ -171,7 +171,7 @@ fn generated_lines(count: usize) -> Vec<Vec<u8>> {
         ("level=info ", " user=42"),
         ("x ", ","),
     ];
-    let mut rng = Lcg(0x5eed_0f_5ec7e7);
+    let mut rng = Lcg(0x5eed_0f5e_c7e7);
     (0..count)
         .map(|_| {
             let mut key = String::from(WORDS[rng.next(WORDS.len())]);
