@@ -8,7 +8,6 @@
 //! Failure messages name engines, budgets, batch numbers and counts only, never the text.
 
 #[path = "../benches/support/realistic/mod.rs"]
-#[allow(dead_code)]
 mod realistic;
 
 use std::sync::Arc;

@@ -6,6 +6,8 @@
 //! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
 //! merged per rule, where a rule without a finite maximum match length searches at most that cap
 //! past the earliest match: linear in the line, even for a regex that reads on past its match.
+//! Each [`Scratch`] holds its own search cache per rule, under one budget for all threads
+//! ([`CacheBudget`], see `caches`).
 //! Must never: modify text, or keep or report the bytes of a secret — a [`RuleMatch`] is offsets only.
 
 use std::ops::Range;

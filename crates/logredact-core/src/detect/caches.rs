@@ -20,7 +20,15 @@ use std::sync::{Arc, OnceLock};
 use regex_automata::meta::{Cache, Regex};
 
 /// The process-wide budget of [`CacheBudget::global`], in counted bytes, for all threads together.
-/// Chosen from measurement on the realistic corpus (see `docs/ARCHITECTURE.md`, detect).
+///
+/// Measured on the 50 MB realistic corpus (release, `--engine regex`): without a bound one thread's
+/// caches count 10.5 MiB (115 rules' caches, the largest 1.2 MiB), each of 4 threads' ~8.2 MiB.
+/// Peak RSS at `--threads 4 / 8` was 91–95 / 143–147 MiB with `regex`'s own caches; with a 12 MiB
+/// budget 79 / 97 MiB for +20 % / +65 % user CPU, with 16 MiB 80–82 / 102–104 MiB for +10–19 % /
+/// +24–54 % (a shared, noisy machine: ranges of two runs). 8 MiB is below what one thread holds, so
+/// it would drop caches at `--threads 1` too. At 16 MiB one thread keeps all of them (callgrind,
+/// `--threads 1`: 133.8 instructions/byte before and after), and several threads share about what
+/// one would hold.
 pub const DEFAULT_CACHE_BUDGET: usize = 16 << 20;
 
 /// Mid-batch, a thread reports its count once it moved this far from what it last reported, so
