@@ -75,14 +75,14 @@ fn whole_line_search(detector: &Detector, line: &[u8]) -> Vec<RuleMatch> {
     regex
         .captures_iter(line)
         .filter_map(|caps| {
-            let whole = caps.get(0)?;
-            let secret = (1..caps.len())
-                .filter_map(|g| caps.get(g))
+            let whole = caps.get_match()?;
+            let secret = (1..caps.group_len())
+                .filter_map(|g| caps.get_group(g))
                 .find(|g| !g.is_empty())?;
-            (!is_placeholder(secret.as_bytes())).then_some(RuleMatch {
+            (!is_placeholder(&line[secret.range()])).then_some(RuleMatch {
                 rule: 0,
-                start: secret.start(),
-                end: secret.end(),
+                start: secret.start,
+                end: secret.end,
                 match_start: whole.start(),
                 match_end: whole.end(),
             })

@@ -6,6 +6,8 @@
 //! Lines up to [`WHOLE_LINE_LIMIT`] are confirmed whole; longer ones in windows around candidates,
 //! merged per rule, where a rule without a finite maximum match length searches at most that cap
 //! past the earliest match: linear in the line, even for a regex that reads on past its match.
+//! Each [`Scratch`] holds its own search cache per rule, under one budget for all threads
+//! ([`CacheBudget`], see `caches`).
 //! Must never: modify text, or keep or report the bytes of a secret — a [`RuleMatch`] is offsets only.
 
 use std::ops::Range;
@@ -13,15 +15,19 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use memchr::{memchr, memrchr};
-use regex::bytes::{CaptureLocations, Regex};
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::Input;
 
 use crate::engine::{Candidate, KeywordIndex, Matcher};
 use crate::finding::{is_stand_in, MarkerGrammar, Precedence};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 
 pub use crate::engine::WHOLE_LINE_LIMIT;
+pub use caches::{CacheBudget, DEFAULT_CACHE_BUDGET};
 pub use profile::{RuleCost, RuleProfile};
 
+mod caches;
 mod profile;
 
 /// One rule match confirmed through the gates: byte offsets into the searched text. Never holds
@@ -44,7 +50,10 @@ pub struct RuleMatch {
 pub struct Scratch {
     candidates: Vec<Candidate>,
     line_findings: Vec<RuleMatch>,
-    locations: Vec<Option<CaptureLocations>>,
+    /// Per rule: its regex's capture slots, created on first use.
+    captures: Vec<Option<Captures>>,
+    /// Per rule: its regex's search cache, under the budget shared by all threads.
+    caches: caches::RuleCaches,
     markers: Vec<Range<usize>>,
     /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
     last_line_of_rule: Vec<u64>,
@@ -70,6 +79,11 @@ impl Scratch {
     /// The counters so far, and stops counting (`None` if profiling was off).
     pub fn take_profile(&mut self) -> Option<RuleProfile> {
         self.profile.take().map(|p| *p)
+    }
+
+    /// The bytes its confirm regexes' caches hold, as counted after the last search.
+    pub fn cache_bytes(&self) -> usize {
+        self.caches.bytes()
     }
 }
 
@@ -138,12 +152,19 @@ impl Detector {
         self.matcher.as_ref()
     }
 
-    /// Working memory for one thread's detection.
+    /// Working memory for one thread's detection, its regex caches under the process-wide
+    /// budget ([`CacheBudget::global`]).
     pub fn scratch(&self) -> Scratch {
+        self.scratch_with_budget(CacheBudget::global())
+    }
+
+    /// Working memory for one thread's detection, its regex caches under `budget`.
+    pub fn scratch_with_budget(&self, budget: Arc<CacheBudget>) -> Scratch {
         Scratch {
             candidates: Vec::new(),
             line_findings: Vec::new(),
-            locations: (0..self.rules.rules.len()).map(|_| None).collect(),
+            captures: (0..self.rules.rules.len()).map(|_| None).collect(),
+            caches: caches::RuleCaches::new(budget, self.rules.rules.len()),
             markers: Vec::new(),
             last_line_of_rule: vec![0; self.rules.rules.len()],
             line_number: 0,
@@ -184,6 +205,7 @@ impl Detector {
             rest = &rest[in_line..];
         }
         scratch.candidates = candidates;
+        scratch.caches.settle();
     }
 
     fn find_in_line(
@@ -270,8 +292,8 @@ impl Detector {
         let found_before = found.len();
         // Counted in locals (registers) and stored once, so profiling off costs one branch.
         let (mut matches, mut rejected) = (0u64, 0u64);
-        let locs =
-            scratch.locations[index as usize].get_or_insert_with(|| regex.capture_locations());
+        let caps = scratch.captures[index as usize].get_or_insert_with(|| regex.create_captures());
+        let cache = scratch.caches.cache(index, regex);
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
         let bound_searches =
@@ -283,18 +305,18 @@ impl Detector {
         let mut verdicts = LineVerdicts::default();
         while pos <= hay.len() {
             let search_end = if bound_searches {
-                match bounded_search_end(regex, hay, pos, rule.max_match_len) {
+                match bounded_search_end(regex, cache, hay, pos, rule.max_match_len) {
                     Some(end) => end,
                     None => break,
                 }
             } else {
                 hay.len()
             };
-            let mut matched = regex.captures_read_at(locs, &hay[..search_end], pos);
+            let mut matched = captures_at(regex, cache, caps, &hay[..search_end], pos);
             let certain = matched.is_some_and(|m| m.start() + rule.max_match_len < search_end);
             if search_end < hay.len() && !certain {
                 // Not seen with the heuristic's end: search to the window's end, as unbounded.
-                matched = regex.captures_read_at(locs, hay, pos);
+                matched = captures_at(regex, cache, caps, hay, pos);
             }
             let Some(m) = matched else {
                 break;
@@ -305,7 +327,7 @@ impl Detector {
             } else {
                 m.end() + 1
             };
-            let Some(secret) = secret_span(rule, locs, m.range()) else {
+            let Some(secret) = secret_span(rule, caps, m.range()) else {
                 continue;
             };
             let mut finding = RuleMatch {
@@ -336,6 +358,7 @@ impl Detector {
                 rejected += 1;
             }
         }
+        scratch.caches.measured(index);
         if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
             let cost = &mut p.rules[index as usize];
             cost.confirmations += 1;
@@ -458,11 +481,19 @@ impl LineVerdicts {
 /// they already are at a window's end — an optional tail further away is left out (the secret
 /// group before it is still found), a greedy repetition stops there, `$` or `\b` may hold there —
 /// and such a cut match hides the matches it overlaps, as one to the window's end would.
-fn bounded_search_end(regex: &Regex, hay: &[u8], pos: usize, longest: usize) -> Option<usize> {
+fn bounded_search_end(
+    regex: &Regex,
+    cache: &mut Cache,
+    hay: &[u8],
+    pos: usize,
+    longest: usize,
+) -> Option<usize> {
     if hay.len() - pos <= longest + 1 {
         return Some(hay.len());
     }
-    let earliest_end = regex.shortest_match_at(hay, pos)?;
+    // What `regex::bytes::Regex::shortest_match_at` does, with our cache.
+    let input = Input::new(hay).earliest(true).span(pos..hay.len());
+    let earliest_end = regex.search_half_with(cache, &input)?.offset();
     Some(earliest_end.saturating_add(longest + 1).min(hay.len()))
 }
 
@@ -559,14 +590,29 @@ fn line_around(text: &[u8], at: usize) -> Range<usize> {
     start..end
 }
 
+/// The leftmost-first match of `regex` in `hay` starting at or after `pos`, its groups in `caps`:
+/// what `regex::bytes::Regex::captures_read_at` does, with our cache. The haystack is the whole
+/// `hay`, so `^`, `\b` and look-behind see the bytes before `pos`.
+fn captures_at(
+    regex: &Regex,
+    cache: &mut Cache,
+    caps: &mut Captures,
+    hay: &[u8],
+    pos: usize,
+) -> Option<regex_automata::Match> {
+    let input = Input::new(hay).span(pos..hay.len());
+    regex.search_captures_with(cache, &input, caps);
+    caps.get_match()
+}
+
 /// gitleaks semantics: `secretGroup`, else the first non-empty group, else the whole match.
-fn secret_span(rule: &Rule, locs: &CaptureLocations, whole: Range<usize>) -> Option<Range<usize>> {
+fn secret_span(rule: &Rule, caps: &Captures, whole: Range<usize>) -> Option<Range<usize>> {
     let span = match rule.secret_group {
-        Some(g) => locs.get(g).map(|(s, e)| s..e)?,
-        None => (1..locs.len())
-            .filter_map(|g| locs.get(g))
-            .find(|(s, e)| e > s)
-            .map_or(whole, |(s, e)| s..e),
+        Some(g) => caps.get_group(g).map(|s| s.start..s.end)?,
+        None => (1..caps.group_len())
+            .filter_map(|g| caps.get_group(g))
+            .find(|s| s.end > s.start)
+            .map_or(whole, |s| s.start..s.end),
     };
     (!span.is_empty()).then_some(span)
 }

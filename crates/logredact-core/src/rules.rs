@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta;
 use serde::Deserialize;
 
 pub mod repeats;
@@ -228,7 +229,7 @@ pub struct Rule {
     pub description: String,
     /// The regex source; compiled on first use (see [`Rule::regex`]).
     pub pattern: String,
-    compiled: OnceLock<Regex>,
+    compiled: OnceLock<meta::Regex>,
     /// The capture group holding the secret (else the first group, else the match).
     pub secret_group: Option<usize>,
     /// Least Shannon entropy (bits per byte) a secret must have.
@@ -291,7 +292,12 @@ impl Rule {
     /// The compiled regex. Built-in rules compile on first use, so start-up does not pay for the
     /// hundreds of rules a stream never triggers; their patterns are checked at load (syntax) and
     /// by the test suite (compilation). User rules are compiled when loaded.
-    pub fn regex(&self) -> &Regex {
+    ///
+    /// A `regex_automata` meta regex, not a `regex::bytes::Regex`: the detector searches it with
+    /// its own caches (`detect::Scratch`, under one process-wide budget) instead of the hidden
+    /// per-thread cache pool of `regex`, which has no bound across rules and threads. Its methods
+    /// without `_with` still use an internal pool (for tests and one-off callers).
+    pub fn regex(&self) -> &meta::Regex {
         self.compiled.get_or_init(|| {
             // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
             build_rule_regex(&self.pattern)
@@ -576,14 +582,44 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
     })))
 }
 
-/// Compiles a rule's own regex: [`build_regex`] of the pattern with its wide bounded repeats
-/// widened (see [`repeats`]: a superset, and far fewer NFA states to confirm with).
-fn build_rule_regex(pattern: &str) -> Result<Regex, String> {
-    build_regex(&repeats::widened(
+/// Compiles a rule's own regex: the pattern with its wide bounded repeats widened (see
+/// [`repeats`]: a superset, and far fewer NFA states to confirm with), configured exactly as
+/// [`build_regex`] configures a `regex::bytes::Regex` (`RegexBuilder` maps `unicode(false)`,
+/// `size_limit` and `dfa_size_limit` to these settings, plus leftmost-first semantics and no
+/// UTF-8 requirement on bytes or empty matches), but as the meta regex underneath, so the
+/// detector can own its caches.
+fn build_rule_regex(pattern: &str) -> Result<meta::Regex, String> {
+    let widened = repeats::widened(
         pattern,
         repeats::WIDEST_BOUNDED_REPEAT,
         repeats::Widen::CaptureGroups,
-    ))
+    );
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(DFA_CACHE_BYTES),
+        )
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(&widened)
+        .map_err(|e| meta_error_reason(&widened, &e))
+}
+
+/// [`regex_error_reason`] for a meta regex's build error.
+fn meta_error_reason(pattern: &str, error: &meta::BuildError) -> String {
+    if let Err(e) = parse_pattern(pattern) {
+        return e;
+    }
+    match error.size_limit() {
+        Some(limit) => format!("compiled regex exceeds the size limit of {limit} bytes"),
+        None => "invalid pattern".to_string(),
+    }
 }
 
 /// Compiles a rule regex the way every engine interprets it: bytes, ASCII classes and word
