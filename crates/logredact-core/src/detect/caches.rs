@@ -2,7 +2,7 @@
 //! rule's first confirmation — and the one byte budget that all of them share, in all threads.
 //!
 //! Owns: creating a rule's cache, counting the bytes each holds, reporting a thread's total to the
-//! process-wide [`CacheBudget`], and dropping a thread's largest caches while the process is over
+//! process-wide [`CacheBudget`], and dropping a thread's least recently used caches while the process is over
 //! it. Must never: block or wait (the budget is two atomic counters), or change what a search
 //! finds — a dropped cache is rebuilt on its rule's next use, which costs time only.
 //!
@@ -27,9 +27,11 @@ use regex_automata::meta::{Cache, Regex};
 /// budget 79 / 97 MiB for +20 % / +65 % user CPU, with 16 MiB 80–82 / 102–104 MiB for +10–19 % /
 /// +24–54 % (a shared, noisy machine: ranges of two runs). 8 MiB is below what one thread holds, so
 /// it would drop caches at `--threads 1` too. At 16 MiB one thread keeps all of them (callgrind,
-/// `--threads 1`: 133.8 instructions/byte before and after), and several threads share about what
-/// one would hold.
-pub const DEFAULT_CACHE_BUDGET: usize = 16 << 20;
+/// `--threads 1`: 133.8 instructions/byte before and after), but two threads already share less
+/// than they hold. 24 MiB (the default): `--threads 2` as without a bound (57–59 MiB peak RSS, CPU
+/// within noise), `--threads 8` 105–107 MiB against 135 without a bound for +11 % user CPU (16
+/// MiB: 95 MiB for +10–40 %; same run, 2 cores, noisy).
+pub const DEFAULT_CACHE_BUDGET: usize = 24 << 20;
 
 /// Mid-batch, a thread reports its count once it moved this far from what it last reported, so
 /// one large batch cannot overrun the budget by more than this per thread; otherwise it reports
@@ -131,7 +133,7 @@ impl RuleCaches {
     }
 
     /// Reports this thread's count; if the process is then over its budget, drops this thread's
-    /// largest caches until it holds no more than its share (the budget over the holders). Each
+    /// least recently used caches until it holds no more than its share (the budget over the holders). Each
     /// thread trims itself after its own batches, so the total comes back under the budget as
     /// soon as every thread over its share has finished a batch; none ever waits for another.
     pub(super) fn settle(&mut self) {

@@ -147,7 +147,11 @@ impl KeywordIndex {
                     let end = memchr(b'\n', &haystack[at..]).map_or(haystack.len(), |p| at + p);
                     stamp += 1;
                     // 0 marks a long line: never deduplicated.
-                    let s = if end - start <= WHOLE_LINE_LIMIT { stamp } else { 0 };
+                    let s = if end - start <= WHOLE_LINE_LIMIT {
+                        stamp
+                    } else {
+                        0
+                    };
                     line = Some((start..end, s));
                     s
                 }
