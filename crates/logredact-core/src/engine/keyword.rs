@@ -1,35 +1,27 @@
-//! The pure-Rust engine: one `aho-corasick` automaton over every rule keyword (ASCII
-//! case-insensitive), so a rule's regex only runs where one of its keywords occurs. Rules without
+//! The pure-Rust engine: one keyword automaton over every rule keyword (ASCII case-insensitive,
+//! [`KeywordDfa`]), so a rule's regex only runs where one of its keywords occurs. Rules without
 //! keywords get candidates on every line (spaced through long lines).
 //!
-//! The automaton reports the leftmost-longest keyword and the search resumes one byte later, so
-//! every keyword *start* is seen; a shorter keyword that starts at the same place is a substring of
-//! the reported one, and each keyword carries the rules of every keyword it contains. That finds
-//! the same rules as an overlapping search, without its per-byte bookkeeping.
+//! The automaton reports every occurrence of every keyword, overlapping and nested ones included
+//! (`token` inside `x-consul-token`), so each keyword carries only its own rules.
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use memchr::{memchr, memrchr};
 
+use super::keyword_dfa::KeywordDfa;
 use super::{Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
 
-/// A rule to report when a keyword is hit, and where in the keyword its own keyword starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Implied {
-    rule: u32,
-    offset: usize,
-}
-
-/// Every keyword of a set of rules in one automaton: which rules a keyword hit implies, and
+/// Every keyword of a set of rules in one automaton: which rules a keyword hit calls for, and
 /// whether a text holds any keyword at all. The pure-Rust engine's candidates come from it, and
 /// the detector asks it whether a decoded string may hold anything ([`Matcher::keyword_index`]):
-/// one automaton for both, not two (each ~3.6 MiB for the built-ins).
+/// one automaton for both, not two.
 pub struct KeywordIndex {
-    automaton: Option<AhoCorasick>,
-    implied: Vec<Vec<Implied>>,
+    automaton: Option<KeywordDfa>,
+    /// Per keyword of the automaton: the rules that list it.
+    rules_of_keyword: Vec<Vec<u32>>,
     /// Its rules that name no keyword, with the spacing of their candidates in long lines (the
     /// rule's longest match): they may match anywhere, so every line gets candidates for them.
     every_line: Vec<(u32, usize)>,
@@ -61,8 +53,10 @@ impl KeywordIndex {
             if !include(index) {
                 continue;
             }
-            if rule.keywords.is_empty() {
+            // An empty keyword occurs everywhere: the rule runs on every line.
+            if rule.keywords.is_empty() || rule.keywords.iter().any(String::is_empty) {
                 every_line.push((index as u32, rule.max_match_len.max(1)));
+                continue;
             }
             for kw in &rule.keywords {
                 let kw = kw.to_ascii_lowercase();
@@ -74,41 +68,16 @@ impl KeywordIndex {
                 rules_of_keyword[slot].push(index as u32);
             }
         }
-        let implied = keywords
-            .iter()
-            .map(|outer| {
-                let mut implied: Vec<Implied> = Vec::new();
-                for (inner, rules) in keywords.iter().zip(&rules_of_keyword) {
-                    if let Some(offset) = first_occurrence(outer, inner) {
-                        for &rule in rules {
-                            if !implied.iter().any(|i| i.rule == rule) {
-                                implied.push(Implied { rule, offset });
-                            }
-                        }
-                    }
-                }
-                implied
-            })
-            .collect();
         let automaton = if keywords.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    // A DFA: it reads every batch, every escaped JSON line and every decoded
-                    // string, where a contiguous NFA's per-byte state walk cost 12 % of the
-                    // realistic corpus's time. ~700 keywords: ~3.6 MiB (the few non-ASCII ones
-                    // double its byte classes), ~10 ms to build, once per process.
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .map_err(|e| EngineError::KeywordAutomaton(e.to_string()))?,
-            )
+            Some(KeywordDfa::new(&keywords).map_err(|_| {
+                EngineError::KeywordAutomaton("the keywords are too many to index".to_string())
+            })?)
         };
         Ok(KeywordIndex {
             automaton,
-            implied,
+            rules_of_keyword,
             every_line,
             coverage,
         })
@@ -121,57 +90,52 @@ impl KeywordIndex {
 
     /// Whether one of its keywords occurs in `text` (ASCII case-insensitive).
     pub fn occurs_in(&self, text: &[u8]) -> bool {
-        self.automaton.as_ref().is_some_and(|ac| ac.is_match(text))
+        self.automaton
+            .as_ref()
+            .is_some_and(|dfa| dfa.occurs_in(text))
     }
 
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
         if !self.every_line.is_empty() {
             every_line_candidates(haystack, &self.every_line, out);
         }
-        let Some(ac) = &self.automaton else { return };
+        let Some(dfa) = &self.automaton else { return };
         // `detect` confirms a line up to WHOLE_LINE_LIMIT whole, once per rule: a keyword's
-        // later hits in such a line add nothing. Reporting only its first one per line keeps a
-        // line packed with keywords (`token secret key token password …`) from costing a
-        // candidate per hit per implied rule. Longer lines keep every hit (they are confirmed in
-        // windows around them).
-        let mut line: Option<(Range<usize>, u32)> = None;
-        let mut stamp = 0u32;
-        let mut reported_on = vec![0u32; self.implied.len()];
-        let mut input = Input::new(haystack);
-        while let Some(hit) = ac.find(input.clone()) {
-            let at = hit.start();
-            let short_line_stamp = match &line {
-                Some((current, s)) if at < current.end => *s,
-                _ => {
-                    let start = memrchr(b'\n', &haystack[..at]).map_or(0, |p| p + 1);
-                    let end = memchr(b'\n', &haystack[at..]).map_or(haystack.len(), |p| at + p);
-                    stamp += 1;
-                    // 0 marks a long line: never deduplicated.
-                    let s = if end - start <= WHOLE_LINE_LIMIT {
-                        stamp
-                    } else {
-                        0
-                    };
-                    line = Some((start..end, s));
-                    s
-                }
-            };
-            let pattern = hit.pattern().as_usize();
-            if short_line_stamp == 0 || reported_on[pattern] != short_line_stamp {
-                reported_on[pattern] = short_line_stamp;
-                for imp in &self.implied[pattern] {
-                    out.push(Candidate {
-                        at: at + imp.offset,
-                        rule: imp.rule,
-                    });
-                }
+        // later occurrences in such a line add nothing. Reporting only its first one per line
+        // keeps a line packed with keywords (`token secret key token password …`) from costing a
+        // candidate per occurrence per rule. Longer lines keep every occurrence (they are
+        // confirmed in windows around them).
+        let mut line = 0..0;
+        // Per line, a stamp; 0 marks a long line, where nothing is deduplicated.
+        let (mut stamp, mut line_stamp) = (0u32, 0u32);
+        let mut reported_on = vec![0u32; self.rules_of_keyword.len()];
+        dfa.for_each_occurrence(haystack, |at, keyword| {
+            if stamp == 0 || at >= line.end {
+                line = line_of(haystack, at);
+                stamp += 1;
+                line_stamp = if line.len() <= WHOLE_LINE_LIMIT {
+                    stamp
+                } else {
+                    0
+                };
             }
-            if at + 1 > haystack.len() {
-                break;
+            let seen = &mut reported_on[keyword as usize];
+            if line_stamp != 0 && *seen == line_stamp {
+                return;
             }
-            input.set_start(at + 1);
-        }
+            *seen = line_stamp;
+            for &rule in &self.rules_of_keyword[keyword as usize] {
+                out.push(Candidate { at, rule });
+            }
+        });
     }
+}
+
+/// The line of `text` holding offset `at`, without its newline.
+fn line_of(text: &[u8], at: usize) -> Range<usize> {
+    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+    start..end
 }
 
 /// Keyword prefilter: keyword hit → candidates for every rule that lists that keyword (or a
@@ -238,21 +202,6 @@ fn every_line_candidates(haystack: &[u8], rules: &[(u32, usize)], out: &mut Vec<
     }
 }
 
-/// Where `inner` first occurs in `outer`. Keywords are a few bytes long and every pair is
-/// checked at start-up, so a plain window compare: `str::find` sets up a two-way searcher per
-/// call, which was a third of start-up time (1000 keywords, a million pairs).
-fn first_occurrence(outer: &str, inner: &str) -> Option<usize> {
-    if inner.len() > outer.len() {
-        return None;
-    }
-    let (inner, outer) = (inner.as_bytes(), outer.as_bytes());
-    let first = *inner.first()?;
-    // The first-byte test skips a `memcmp` call for nearly every window.
-    outer
-        .windows(inner.len())
-        .position(|w| w[0] == first && w == inner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,20 +241,13 @@ mod tests {
     }
 
     /// Every occurrence of every keyword (any case, anywhere, overlapping or not) gets a
-    /// candidate for each of its rules within the longest keyword containing it (the contract
-    /// `detect` relies on): checked against a naive search.
+    /// candidate for each of its rules in its line (the contract `detect` relies on for lines it
+    /// confirms whole): checked against a naive search.
     #[test]
     fn every_keyword_occurrence_gets_a_candidate_for_its_rules() {
         use proptest::prelude::*;
         let set = RuleSet::builtin().unwrap();
         let m = KeywordMatcher::new(&set).unwrap();
-        let longest = set
-            .rules
-            .iter()
-            .flat_map(|r| &r.keywords)
-            .map(String::len)
-            .max()
-            .unwrap();
         let keywords: Vec<String> = set
             .rules
             .iter()
@@ -315,8 +257,9 @@ mod tests {
             prop_oneof![
                 prop::sample::select(keywords.clone()),
                 "[ a-zA-Z0-9_=:.-]{0,6}",
+                Just("\n".to_string()),
             ],
-            0..12,
+            0..16,
         );
         let mixed_case = (pieces, any::<u64>()).prop_map(|(pieces, seed)| {
             let mut bits = seed;
@@ -337,13 +280,34 @@ mod tests {
                 for kw in &rule.keywords {
                     let kw = kw.to_ascii_lowercase().into_bytes();
                     for at in (0..lower.len()).filter(|&at| lower[at..].starts_with(&kw)) {
+                        let line = line_of(&text, at);
                         let found = out
                             .iter()
-                            .any(|c| c.rule == index as u32 && c.at.abs_diff(at) < longest);
+                            .any(|c| c.rule == index as u32 && line.contains(&c.at));
                         prop_assert!(found, "rule {} keyword at {}", rule.id, at);
                     }
                 }
             }
         });
+    }
+
+    /// A line too long to confirm whole keeps a candidate at every occurrence (it is confirmed
+    /// in windows around them); a short one gets one per keyword.
+    #[test]
+    fn long_lines_keep_every_occurrence() {
+        let mut long = vec![b'.'; 3 * WHOLE_LINE_LIMIT];
+        long[10..15].copy_from_slice(b"token");
+        long[2 * WHOLE_LINE_LIMIT..2 * WHOLE_LINE_LIMIT + 5].copy_from_slice(b"TOKEN");
+        let mut set = RuleSet::default();
+        set.add_toml("t", TWO).unwrap();
+        let m = KeywordMatcher::new(&set).unwrap();
+        let mut out = Vec::new();
+        m.candidates(&long, &mut out);
+        let at: Vec<usize> = out.iter().filter(|c| c.rule == 0).map(|c| c.at).collect();
+        assert_eq!(at, vec![10, 2 * WHOLE_LINE_LIMIT]);
+        out.clear();
+        m.candidates(b"token token\ntoken", &mut out);
+        let at: Vec<usize> = out.iter().filter(|c| c.rule == 0).map(|c| c.at).collect();
+        assert_eq!(at, vec![0, 12]);
     }
 }

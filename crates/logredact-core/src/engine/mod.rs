@@ -19,6 +19,7 @@ mod hs_compat;
 #[cfg(feature = "hyperscan")]
 pub mod hyperscan;
 mod keyword;
+mod keyword_dfa;
 
 #[cfg(feature = "hyperscan")]
 pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
