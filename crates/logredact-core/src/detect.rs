@@ -14,12 +14,11 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use memchr::{memchr, memrchr};
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
 
-use crate::engine::{Candidate, KeywordIndex, Matcher};
+use crate::engine::{line_around, Candidate, KeywordIndex, Matcher};
 use crate::finding::{is_stand_in, MarkerGrammar, Precedence};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -104,7 +103,7 @@ impl Detector {
     pub fn new(rules: RuleSet, matcher: Box<dyn Matcher>) -> Self {
         let markers = MarkerGrammar::new(rules.rules.iter().map(|r| r.id.as_str()));
         let keywords = OnceLock::new();
-        if rules.rules.iter().any(|r| r.keywords.is_empty()) {
+        if rules.rules.iter().any(Rule::runs_on_every_line) {
             let _ = keywords.set(None);
         } else if let Some(index) = matcher.keyword_index() {
             let _ = keywords.set(Some(index));
@@ -580,14 +579,6 @@ fn allowlisted(al: &Allowlist, t: &Targets, slot: usize, verdicts: &mut LineVerd
         Condition::Or => regex_hit == Some(true) || stop_hit == Some(true),
         Condition::And => regex_hit != Some(false) && stop_hit != Some(false),
     }
-}
-
-/// The line of `text` containing offset `at` (a line's end offset counts as inside it).
-fn line_around(text: &[u8], at: usize) -> Range<usize> {
-    let at = at.min(text.len());
-    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-    start..end
 }
 
 /// The leftmost-first match of `regex` in `hay` starting at or after `pos`, its groups in `caps`:

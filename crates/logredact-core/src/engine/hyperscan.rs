@@ -36,7 +36,7 @@ use memchr::{memchr, memchr2, memrchr};
 
 use super::hs_build::{self, Plan};
 use super::hs_cache;
-use super::{Candidate, EngineError, EngineWarning, KeywordMatcher, Matcher};
+use super::{line_around, Candidate, EngineError, EngineWarning, KeywordMatcher, Matcher};
 use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -460,14 +460,6 @@ fn scan_pieces(haystack: &[u8], limit: usize) -> Vec<std::ops::Range<usize>> {
     }
     pieces.push(start..haystack.len());
     pieces
-}
-
-/// The line of `text` containing offset `at`, as `detect` delimits it (a line's end counts in).
-fn line_around(text: &[u8], at: usize) -> std::ops::Range<usize> {
-    let at = at.min(text.len());
-    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-    start..end
 }
 
 fn contains_any_keyword(text: &[u8], lower_keywords: &[Vec<u8>]) -> bool {

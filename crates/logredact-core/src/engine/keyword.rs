@@ -5,13 +5,12 @@
 //! The automaton reports every occurrence of every keyword, overlapping and nested ones included
 //! (`token` inside `x-consul-token`), so each keyword carries only its own rules.
 
-use std::ops::Range;
 use std::sync::Arc;
 
-use memchr::{memchr, memrchr};
+use memchr::memchr;
 
 use super::keyword_dfa::KeywordDfa;
-use super::{Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
+use super::{line_around, Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
 
 /// Every keyword of a set of rules in one automaton: which rules a keyword hit calls for, and
@@ -53,8 +52,7 @@ impl KeywordIndex {
             if !include(index) {
                 continue;
             }
-            // An empty keyword occurs everywhere: the rule runs on every line.
-            if rule.keywords.is_empty() || rule.keywords.iter().any(String::is_empty) {
+            if rule.runs_on_every_line() {
                 every_line.push((index as u32, rule.max_match_len.max(1)));
                 continue;
             }
@@ -111,7 +109,7 @@ impl KeywordIndex {
         let mut reported_on = vec![0u32; self.rules_of_keyword.len()];
         dfa.for_each_occurrence(haystack, |at, keyword| {
             if stamp == 0 || at >= line.end {
-                line = line_of(haystack, at);
+                line = line_around(haystack, at);
                 stamp += 1;
                 line_stamp = if line.len() <= WHOLE_LINE_LIMIT {
                     stamp
@@ -131,15 +129,7 @@ impl KeywordIndex {
     }
 }
 
-/// The line of `text` holding offset `at`, without its newline.
-fn line_of(text: &[u8], at: usize) -> Range<usize> {
-    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-    start..end
-}
-
-/// Keyword prefilter: keyword hit → candidates for every rule that lists that keyword (or a
-/// keyword contained in it).
+/// Keyword prefilter: each occurrence of a keyword → candidates for every rule that lists it.
 pub struct KeywordMatcher {
     index: Arc<KeywordIndex>,
 }
@@ -280,7 +270,7 @@ mod tests {
                 for kw in &rule.keywords {
                     let kw = kw.to_ascii_lowercase().into_bytes();
                     for at in (0..lower.len()).filter(|&at| lower[at..].starts_with(&kw)) {
-                        let line = line_of(&text, at);
+                        let line = line_around(&text, at);
                         let found = out
                             .iter()
                             .any(|c| c.rule == index as u32 && line.contains(&c.at));

@@ -13,6 +13,9 @@
 
 use std::collections::VecDeque;
 
+/// The most table bytes an automaton may take. The built-in rules' keywords need ~1.4 MiB; a rule
+/// file whose keywords would need more is refused rather than allowed to take the memory.
+const MAX_TABLE_BYTES: usize = 256 << 20;
 /// Set in a transition when some keyword ends in the state it leads to.
 const MATCH: u32 = 1 << 31;
 /// No trie edge (only while building).
@@ -36,7 +39,8 @@ pub struct KeywordDfa {
     has_empty: bool,
 }
 
-/// The automaton would not fit its 31-bit state offsets (millions of keyword bytes).
+/// The automaton's table would take more than [`MAX_TABLE_BYTES`] (or its state offsets more
+/// than 31 bits): millions of keyword bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyKeywordBytes;
 
@@ -72,7 +76,8 @@ impl KeywordDfa {
                 let slot = (state << shift) | usize::from(classes[b as usize]);
                 if goto[slot] == NONE {
                     let next = ends_here.len();
-                    if (next + 1) << shift > MATCH as usize {
+                    let rows = (next + 1) << shift;
+                    if rows > MATCH as usize || rows * 4 > MAX_TABLE_BYTES {
                         return Err(TooManyKeywordBytes);
                     }
                     goto[slot] = next as u32;
@@ -204,6 +209,13 @@ mod tests {
         assert_eq!(occurrences(&dfa, hay), naive(&keywords, hay));
         assert!(dfa.occurs_in(b"..TO.."));
         assert!(!dfa.occurs_in(b"t-o-k-e-n"));
+    }
+
+    #[test]
+    fn an_automaton_over_its_size_limit_is_refused() {
+        // 230 classes (every byte value, ASCII case folded: rows of 1 KiB) and ~345,000 states.
+        let keywords: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b; 1500]).collect();
+        assert!(KeywordDfa::new(&keywords).is_err());
     }
 
     #[test]

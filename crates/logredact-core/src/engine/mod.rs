@@ -36,6 +36,15 @@ pub fn set_cache_dir(dir: std::path::PathBuf) {
     let _ = dir;
 }
 
+/// The line of `text` holding offset `at` (clamped to the text), without its newline; the end
+/// of a line counts as inside it. How every layer delimits the line of a candidate or a match.
+pub(crate) fn line_around(text: &[u8], at: usize) -> std::ops::Range<usize> {
+    let at = at.min(text.len());
+    let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+    start..end
+}
+
 /// Lines up to this long are confirmed whole; longer ones only in windows around candidates, so
 /// a megabyte line with a keyword in it costs a few kilobytes of regex work, not a megabyte per rule.
 pub const WHOLE_LINE_LIMIT: usize = 16 * 1024;

@@ -158,11 +158,11 @@ fn walk(
             // (`"password":"password=hunter2 …"`) may have been vetoed or dropped as a whole.
             let content = &text[t.content.clone()];
             if depth <= 1 && scanner.detector.may_match_in(content) {
-                let view_map = match map {
-                    Map::Offset(base) => Map::Offset(base + t.content.start),
-                    table => table.child(t.content.start, &identity(content.len())),
-                };
-                views.push(content, &view_map, depth.max(1));
+                views.push(
+                    content,
+                    &map.sub(t.content.start, content.len()),
+                    depth.max(1),
+                );
             }
             continue;
         }
@@ -196,11 +196,6 @@ fn walk(
             decoded = inner_text;
         }
     }
-}
-
-/// The decoding map of a string without escapes: byte `i` is byte `i`.
-fn identity(len: usize) -> Vec<usize> {
-    (0..=len).collect()
 }
 
 /// The finding for the value of a secret-named member, unless it is empty or a placeholder.

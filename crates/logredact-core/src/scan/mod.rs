@@ -26,6 +26,7 @@ use std::ops::Range;
 use memchr::{memchr, memchr_iter, memmem, memrchr};
 
 use crate::detect::{self, Detector, RuleMatch};
+use crate::engine::line_around;
 use crate::finding::{sort_and_merge, Encoding, Finding, FindingKind, Precedence};
 use crate::format::keys::SecretKeys;
 use crate::format::tokens::Tokens;
@@ -184,7 +185,7 @@ impl Scanner {
             let Some(at) = m.into_iter().chain(t).min() else {
                 break;
             };
-            let line = line_around(text, at.min(text.len()));
+            let line = line_around(text, at);
             let first = next_match;
             while matches.get(next_match).is_some_and(|m| m.start <= line.end) {
                 next_match += 1;
@@ -433,11 +434,4 @@ fn rule_finding(
         encoding,
         precedence: scanner.detector.precedence(m.rule),
     }
-}
-
-/// The line of `text` holding offset `at`, without its newline.
-fn line_around(text: &[u8], at: usize) -> Range<usize> {
-    let start = memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-    let end = memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-    start..end
 }

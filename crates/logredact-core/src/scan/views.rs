@@ -127,6 +127,19 @@ impl Map {
         Map::Pieces(pieces)
     }
 
+    /// The map of this view's bytes `start..start + len` read as a view of their own (a string
+    /// without escapes).
+    pub(super) fn sub(&self, start: usize, len: usize) -> Map {
+        match self {
+            Map::Offset(base) => Map::Offset(base + start),
+            Map::Pieces(_) => {
+                let mut pieces = Vec::new();
+                self.push_copied(&mut pieces, 0, start, len);
+                Map::Pieces(pieces)
+            }
+        }
+    }
+
     /// Pieces for child bytes `at..at + len`, copied from this view's bytes `from..from + len`.
     fn push_copied(&self, out: &mut Vec<Piece>, at: usize, from: usize, len: usize) {
         let parents = match self {
@@ -360,6 +373,24 @@ mod tests {
         assert_eq!(child.raw(0..d.len()), 100..100 + raw.len());
         let grandchild = child.child(1, &[0, 1, 2]);
         assert_eq!(grandchild.raw(0..2), 101..104);
+    }
+
+    /// A string without escapes inside a decoded view maps as those bytes of the view do.
+    #[test]
+    fn a_sub_view_maps_like_its_bytes_in_the_parent() {
+        let (d, m) = decode(br#"k\u00e9y=\"ab\"cd\/e"#);
+        let parent = Map::Offset(50).child(0, &m);
+        for start in 0..d.len() {
+            for len in 1..=d.len() - start {
+                let sub = parent.sub(start, len);
+                for i in 0..len {
+                    for j in i + 1..=len {
+                        assert_eq!(sub.raw(i..j), parent.raw(start + i..start + j));
+                    }
+                }
+            }
+        }
+        assert_eq!(Map::Offset(7).sub(3, 4).raw(0..4), 10..14);
     }
 
     #[test]
