@@ -106,6 +106,9 @@ proptest! {
     fn parallel_output_equals_single_threaded(input in pieces(), read in 64usize..3000, threads in 2usize..5) {
         let (expected, s1) = single(&input, read);
         let (got, s2) = threaded(&input, read, threads);
+        // No line lost (both could lose the same ones): redaction keeps every newline.
+        let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+        prop_assert_eq!(newlines(&expected), newlines(&input));
         prop_assert!(got == expected, "outputs differ");
         prop_assert_eq!(s1.lines, s2.lines);
         prop_assert_eq!(s1.bytes, s2.bytes);
@@ -255,6 +258,47 @@ fn partial_records_across_reads_are_joined_the_same_way_in_parallel() {
         for threads in [2, 3] {
             assert!(
                 threaded(input, read, threads).0 == expected,
+                "read {read}, {threads} threads"
+            );
+        }
+    }
+}
+
+/// Runtime partial records of two streams that take turns (a CRI `stderr P` and a Docker
+/// `stdout` record without its `\n`), with lines too long to join in between: the streams once
+/// held back more than their buffer as one open run of groups, read nothing more and took that
+/// for the end of input, so the single-threaded stream cut the input short (CI, stop 19).
+#[test]
+fn partial_records_of_two_streams_never_cut_the_input_short() {
+    let long = |n: usize| {
+        let mut v = vec![b'x'; n];
+        v.extend_from_slice(b" token=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\n");
+        v
+    };
+    let mut input = b"2026-11-29T10:00:00Z stderr P -----BEGIN RSA PRI\n".to_vec();
+    input.extend(long(5000));
+    input.extend(long(7526));
+    input.extend_from_slice(
+        b"{\"log\":\"token ghp_8SeYgg4RpXjD4YNv\",\"stream\":\"stdout\",\"time\":\"2026-11-29T10:00:00Z\"}\n",
+    );
+    input.extend_from_slice(b"2026-11-29T10:00:00Z stderr F VATE KEY-----\n");
+    for n in [7558, 8987, 7050, 6000, 9000] {
+        input.extend(long(n));
+    }
+    let lines = input.iter().filter(|&&b| b == b'\n').count();
+    for read in [64, 4096] {
+        let (expected, stats) = single(&input, read);
+        let text = String::from_utf8_lossy(&expected);
+        assert_eq!(text.lines().count(), lines, "read {read}");
+        assert_eq!(stats.lines as usize, lines, "read {read}");
+        assert!(
+            text.ends_with(" token=[REDACTED:github-pat]\n"),
+            "read {read}"
+        );
+        assert!(!text.contains("TP1KwYK9"), "read {read}");
+        for threads in [2, 3] {
+            assert!(
+                threaded(&input, read, threads).0 == expected,
                 "read {read}, {threads} threads"
             );
         }

@@ -99,7 +99,7 @@ pub fn scan(
         utf16_offset: 0,
     };
     loop {
-        if framer.fill(input, capacity - framer.len())? == 0 {
+        if framer.fill(input, capacity.saturating_sub(framer.len()))? == 0 {
             if !framer.is_empty() {
                 ctx.batch(framer.data(), &place, report)?;
             }

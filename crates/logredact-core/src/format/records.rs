@@ -53,8 +53,10 @@ pub fn record(line: &[u8], format: Format) -> Option<Record> {
 /// How records group, line by line: the one rule that both the stream (where a batch may end) and
 /// the scan (which records it joins) follow, so batches cut by different reads join the same
 /// groups. A record joins the open group of its stream (or opens one); a record that is not
-/// partial ends it; and after each line, every group whose span (from its first record's line to
-/// the end of this line) reaches `bound` bytes is closed there, whatever follows.
+/// partial ends it; and after each line, when the lines since groups began to overlap without a
+/// break (from the first line of the oldest group still open, or of one that ended while another
+/// was open, to the end of this line) reach `bound` bytes, every open group is closed there,
+/// whatever follows. So no reader ever holds more than `bound` bytes plus one line for groups.
 #[derive(Debug, Clone)]
 pub struct Grouping {
     format: Format,
@@ -103,11 +105,18 @@ impl Grouping {
                 self.open[r.stream] = None;
             }
         }
-        let bound_hit = self
+        // Measured from where groups began to overlap, not from each group's own start: groups
+        // of different streams can chain (stdout opens, stderr opens, stdout ends and opens
+        // again, ...), each shorter than `bound`, and hold back input without end.
+        let overlap_start = self
             .open
             .iter()
             .flatten()
-            .any(|&(start, _)| next_start - start >= self.bound);
+            .map(|&(start, _)| start)
+            .chain(self.span_start)
+            .min();
+        let bound_hit = self.open.iter().any(Option::is_some)
+            && overlap_start.is_some_and(|start| next_start - start >= self.bound);
         if bound_hit {
             // Every open group is cut here: a batch may end at this line.
             self.open = [None; STREAMS];
@@ -259,5 +268,31 @@ mod tests {
         .concat();
         assert_eq!(settled_end(&t3, Format::Cri, 1000), t2.len());
         assert_eq!(settled_end(&t4, Format::Cri, 1000), 0);
+    }
+
+    /// Groups of two streams that take turns, each shorter than the bound, never all closed at
+    /// once: the bound counts from where they began to overlap, so what a reader holds for them
+    /// stays bounded (a stream that held it all once ran out of room and took that for the end
+    /// of its input).
+    #[test]
+    fn groups_that_chain_across_streams_are_cut_at_the_bound() {
+        let line = |stream: &str, tag: &str| format!("2024-05-01T10:00:00.1Z {stream} {tag} x\n");
+        let mut chain = line("stdout", "P");
+        for _ in 0..50 {
+            chain += &line("stderr", "P");
+            chain += &line("stdout", "F");
+            chain += &line("stdout", "P");
+            chain += &line("stderr", "F");
+        }
+        let line_len = line("stdout", "P").len();
+        let cut = settled_end(chain.as_bytes(), Format::Cri, 10 * line_len);
+        assert!(
+            cut > 0,
+            "held {} bytes for groups bounded at {}",
+            chain.len(),
+            10 * line_len
+        );
+        assert!(cut <= 11 * line_len, "cut at {cut}");
+        assert_eq!(chain.as_bytes()[cut - 1], b'\n');
     }
 }

@@ -73,10 +73,12 @@ impl LineFramer {
         }
     }
 
-    /// Reads once (retrying `EINTR`) up to `room` bytes after what is held, growing the buffer to
-    /// fit; returns how many bytes came (0: end of input, or `room` was 0).
+    /// Reads once (retrying `EINTR`) up to `room` bytes (at least one) after what is held, growing
+    /// the buffer to fit; returns how many bytes came, 0 only at the end of input. (A `room` of
+    /// 0 once read nothing and returned 0: a caller whose buffer was full took that for the end
+    /// and cut its input short.)
     pub fn fill(&mut self, input: &mut dyn Read, room: usize) -> io::Result<usize> {
-        let want = self.len + room;
+        let want = self.len + room.max(1);
         if self.buf.capacity() == 0 {
             // A fresh zeroed allocation: the kernel's zero pages, touched only as reads fill
             // them (a `resize` would write every byte of a buffer sized for the longest line).
@@ -261,6 +263,17 @@ mod tests {
             }
             assert_eq!(out, input, "step {step}");
         }
+    }
+
+    #[test]
+    fn a_full_buffer_still_reads_and_only_the_end_of_input_returns_zero() {
+        let mut f = LineFramer::new(64, Overlong::Windows);
+        let mut input = &b"abc"[..];
+        assert_eq!(f.fill(&mut input, 0).unwrap(), 1);
+        assert_eq!(f.fill(&mut input, 0).unwrap(), 1);
+        assert_eq!(f.fill(&mut input, 5).unwrap(), 1);
+        assert_eq!(f.fill(&mut input, 0).unwrap(), 0);
+        assert_eq!(f.data(), b"abc");
     }
 
     #[test]

@@ -167,7 +167,8 @@ pub fn run_until(
         // Idle when every complete line read is written: a held partial line (no newline) would
         // be dropped on a signal anyway, so it must not delay the exit.
         shutdown.set_idle(framer.complete() == 0);
-        let room = capacity - framer.len();
+        // `lines_end` keeps what is held under `capacity - read_bytes`.
+        let room = capacity.saturating_sub(framer.len());
         let read = framer.fill(input, room).map_err(StreamError::Read);
         shutdown.set_idle(false);
         let n = read?;
