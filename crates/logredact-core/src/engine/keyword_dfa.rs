@@ -116,7 +116,7 @@ impl KeywordDfa {
                 }
             }
         }
-        let table = goto
+        let table: Vec<u32> = goto
             .iter()
             .map(|&to| {
                 let row = to << shift;
@@ -127,6 +127,12 @@ impl KeywordDfa {
                 }
             })
             .collect();
+        // What `next_match`'s unchecked lookup relies on.
+        let rows = ends_here.len();
+        assert!(table.len() == rows << shift && classes.iter().all(|&c| usize::from(c) < stride));
+        assert!(table
+            .iter()
+            .all(|&to| ((to & !MATCH) as usize) < table.len()));
         Ok(KeywordDfa {
             classes,
             shift,
@@ -140,32 +146,42 @@ impl KeywordDfa {
     /// Calls `found(start, keyword)` for every occurrence of every non-empty keyword in `hay`,
     /// in order of where they end.
     pub fn for_each_occurrence(&self, hay: &[u8], mut found: impl FnMut(usize, u32)) {
+        let mut from = 0;
         let mut row = 0u32;
-        for (i, &b) in hay.iter().enumerate() {
-            let next = self.table[(row | u32::from(self.classes[b as usize])) as usize];
-            row = next & !MATCH;
-            if next & MATCH != 0 {
-                for &k in &self.ends_here[(row >> self.shift) as usize] {
-                    found(i + 1 - self.lens[k as usize], k);
-                }
+        while let Some((end, state)) = self.next_match(hay, from, row) {
+            for &k in &self.ends_here[(state >> self.shift) as usize] {
+                found(end - self.lens[k as usize], k);
             }
+            (from, row) = (end, state);
         }
+    }
+
+    /// Runs the automaton from `row` over `hay[from..]` up to the first byte whose transition
+    /// enters a state where a keyword ends: returns the offset after that byte and that state's
+    /// row, or `None` at the end of `hay`. Its own function, so that the loop over every byte
+    /// keeps its few values in registers (inlined into the caller's closure it spilled them to
+    /// the stack: 19 instructions a byte instead of 8).
+    #[inline(never)]
+    fn next_match(&self, hay: &[u8], from: usize, mut row: u32) -> Option<(usize, u32)> {
+        let (table, classes) = (&self.table[..], &self.classes);
+        for (i, &b) in hay[from..].iter().enumerate() {
+            let slot = (row | u32::from(classes[b as usize])) as usize;
+            // SAFETY: `row` is 0 or a value from `table` with MATCH cleared, i.e. `state << shift`
+            // for a state of the automaton, and every class is below `1 << shift`, so `slot` is
+            // below `states << shift == table.len()` (checked once in `new`). The bounds check
+            // this skips was 2 of the loop's 10 instructions per byte (measured: see the commit).
+            let next = unsafe { *table.get_unchecked(slot) };
+            if next & MATCH != 0 {
+                return Some((from + i + 1, next & !MATCH));
+            }
+            row = next;
+        }
+        None
     }
 
     /// Whether some keyword occurs in `hay`.
     pub fn occurs_in(&self, hay: &[u8]) -> bool {
-        if self.has_empty {
-            return true;
-        }
-        let mut row = 0u32;
-        for &b in hay {
-            let next = self.table[(row | u32::from(self.classes[b as usize])) as usize];
-            if next & MATCH != 0 {
-                return true;
-            }
-            row = next;
-        }
-        false
+        self.has_empty || self.next_match(hay, 0, 0).is_some()
     }
 }
 
