@@ -8,6 +8,7 @@
 //! Must never: decide what is secret, or change a record's envelope.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use memchr::{memchr, memchr2, memmem};
 
@@ -164,15 +165,57 @@ pub fn settled_end(text: &[u8], format: Format, bound: usize) -> usize {
     grouping.open_since().unwrap_or(text.len())
 }
 
-/// A cheap test: `false` only when `text` surely holds no partial record (a SIMD substring search
-/// over the batch; CRI partial records carry ` P`, every Docker record starts with `{"log":"`).
+/// A cheap test: `false` only when `text` surely holds no partial record. Line by line, so that
+/// one line's content never decides how another is read: a CRI line is looked at only when it
+/// starts with a digit, a Docker record only where its `log` string ends (see
+/// [`surely_not_a_docker_partial`]); what these cannot settle is parsed whole.
 pub fn may_hold_partials(text: &[u8], format: Format) -> bool {
-    let cri = matches!(format, Format::Auto | Format::Cri)
-        && (memmem::find(text, b" stdout P").is_some()
-            || memmem::find(text, b" stderr P").is_some());
-    let docker = matches!(format, Format::Auto | Format::Docker)
-        && memmem::find(text, DOCKER_OPEN).is_some();
-    cri || docker
+    let (cri, docker) = (
+        matches!(format, Format::Auto | Format::Cri),
+        matches!(format, Format::Auto | Format::Docker),
+    );
+    let mut start = 0;
+    while start < text.len() {
+        let end = memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
+        let line = &text[start..end];
+        let maybe = match line.first() {
+            Some(b) if cri && b.is_ascii_digit() => cri::parse(line).is_some_and(|c| c.partial),
+            Some(b'{') if docker && line.starts_with(DOCKER_OPEN) => {
+                !surely_not_a_docker_partial(line)
+                    && record(line, format).is_some_and(|r| r.partial)
+            }
+            _ => false,
+        };
+        if maybe {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
+}
+
+/// Whether `line` (which starts with [`DOCKER_OPEN`]) is surely no partial Docker record, told
+/// from one SIMD search instead of walking its `log` string escape by escape: the first
+/// `","stream":"` in it ends that string if the line is a record (inside the string every quote
+/// is escaped, and the quote after that comma is not), so a string ending in an escaped `\n`
+/// there means a whole record or no record. `false`: parse it to know.
+fn surely_not_a_docker_partial(line: &[u8]) -> bool {
+    static STREAM: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let finder = STREAM.get_or_init(|| memmem::Finder::new(b"\",\"stream\":\""));
+    let Some(end) = finder
+        .find(&line[DOCKER_OPEN.len()..])
+        .map(|p| DOCKER_OPEN.len() + p)
+    else {
+        return true; // no record has none
+    };
+    // The string ends in `n` after an odd run of backslashes (an escaped `\n`, and the quote
+    // after it is not escaped).
+    let backslashes = line[..end.saturating_sub(1)]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    end >= DOCKER_OPEN.len() + 2 && line[end - 1] == b'n' && backslashes % 2 == 1
 }
 
 const DOCKER_OPEN: &[u8] = b"{\"log\":\"";
@@ -268,6 +311,29 @@ mod tests {
         .concat();
         assert_eq!(settled_end(&t3, Format::Cri, 1000), t2.len());
         assert_eq!(settled_end(&t4, Format::Cri, 1000), 0);
+    }
+
+    proptest::proptest! {
+        /// The cheap test never misses a partial record: it answers what parsing every line
+        /// answers, for Docker and CRI lines with random escapes and endings.
+        #[test]
+        fn the_cheap_test_agrees_with_parsing_every_line(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    r#"\{"log":"([a-z"\\]|\\[n"\\]){0,12}","stream":"std(out|err)"(,"time":"t")?(,"attrs":\{"stream":"x\\n"\})?\}"#,
+                    "2024-05-01T10:00:00.1Z std(out|err) [PF]( [a-z ]{0,5})?",
+                    "[a-z0-9 {}\"]{0,20}",
+                ],
+                0..6,
+            )
+        ) {
+            let text = lines.join("\n");
+            for format in [Format::Auto, Format::Docker, Format::Cri, Format::Text] {
+                let parsed = reads_records(format)
+                    && text.split('\n').any(|l| record(l.as_bytes(), format).is_some_and(|r| r.partial));
+                proptest::prop_assert_eq!(reads_records(format) && may_hold_partials(text.as_bytes(), format), parsed);
+            }
+        }
     }
 
     /// Groups of two streams that take turns, each shorter than the bound, never all closed at
