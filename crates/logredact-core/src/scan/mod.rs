@@ -279,8 +279,15 @@ impl Scanner {
         if !splits_a_word {
             return self.detector.may_match_in(line);
         }
+        // The runs between backslashes, copied whole (a byte-by-byte filter was ~3 instructions
+        // per byte of the realistic corpus).
         unescaped.clear();
-        unescaped.extend(line.iter().copied().filter(|&b| b != b'\\'));
+        let mut from = 0;
+        for b in memchr_iter(b'\\', line) {
+            unescaped.extend_from_slice(&line[from..b]);
+            from = b + 1;
+        }
+        unescaped.extend_from_slice(&line[from..]);
         self.detector.may_match_in(unescaped)
     }
 
