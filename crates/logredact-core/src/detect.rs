@@ -122,7 +122,7 @@ impl Detector {
     pub fn may_match_in(&self, text: &[u8]) -> bool {
         let keywords = self
             .keywords
-            .get_or_init(|| KeywordIndex::new(&self.rules, |_| true).ok().map(Arc::new));
+            .get_or_init(|| KeywordIndex::new(&self.rules).ok().map(Arc::new));
         keywords.as_ref().map_or(true, |k| k.occurs_in(text))
     }
 

@@ -28,15 +28,15 @@
 //!   Hyperscan also finds keyword-less rules' matches anywhere in the line).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::hyperscan::{BlockDatabase, Matching, PatternFlags, Scratch};
-use memchr::{memchr, memchr2, memrchr};
+use memchr::{memchr, memrchr};
 
 use super::hs_build::{self, Plan};
 use super::hs_cache;
-use super::{line_around, Candidate, EngineError, EngineWarning, KeywordMatcher, Matcher};
+use super::{line_around, Candidate, EngineError, EngineWarning, KeywordIndex, Matcher, RuleBits};
 use crate::engine::WHOLE_LINE_LIMIT;
 use crate::rules::{RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -110,8 +110,12 @@ struct ScanScratch {
     raw: Vec<(usize, u32)>,
     /// Per rule: the end of the last kept raw candidate.
     last_kept: Vec<usize>,
-    /// Rules whose keyword check already ran for the current line, with the verdict.
-    verdicts: Vec<(u32, bool)>,
+    /// The rules with a keyword in the current short line (see `gate`).
+    line_rules: RuleBits,
+    /// The rules that already have their candidate in the current short line.
+    line_reported: RuleBits,
+    /// The rules with a keyword in the window of a match in a long line.
+    window_rules: RuleBits,
 }
 
 /// Hyperscan for the rules it can run, the keyword engine for the others.
@@ -119,11 +123,16 @@ pub struct HyperscanMatcher {
     database: Option<BlockDatabase>,
     source: DatabaseSource,
     pool: Mutex<Vec<ScanScratch>>,
-    fallback: KeywordMatcher,
+    /// Every rule's keywords: candidates for the rules Hyperscan does not run, the keyword check
+    /// of those it does (see `gate`), and the detector's (see [`Matcher::keyword_index`]).
+    keywords: Arc<KeywordIndex>,
+    /// Whether some rule is not in the database (its candidates come from `keywords`).
+    falls_back: bool,
     /// Per rule: whether Hyperscan runs it.
     in_database: Vec<bool>,
-    /// Per rule: lower-cased keywords; a regex match counts only where one is near (see `gate`).
-    keywords: Vec<Vec<Vec<u8>>>,
+    /// Per rule: a regex match counts only where one of the rule's keywords is near (it has
+    /// some, and Hyperscan runs its regex rather than its keywords; see `gate`).
+    gated: Vec<bool>,
     /// Per rule: Hyperscan looks for the rule's keywords instead of its regex, so its
     /// candidates are keyword hits and need no keyword check.
     keyword_mode: Vec<bool>,
@@ -227,16 +236,12 @@ impl HyperscanMatcher {
             keyword_mode,
         } = plan;
 
-        let fallback = KeywordMatcher::for_rules(rules, |i| !in_database[i])?;
-        let keywords = rules
+        let keywords = Arc::new(KeywordIndex::new(rules)?);
+        let gated = rules
             .rules
             .iter()
-            .map(|r| {
-                r.keywords
-                    .iter()
-                    .map(|k| k.to_ascii_lowercase().into_bytes())
-                    .collect()
-            })
+            .zip(&keyword_mode)
+            .map(|(r, &by_keyword)| !r.keywords.is_empty() && !by_keyword)
             .collect();
         // A match ending at a thinned-out end lies within `reach` of the kept one when ends
         // are match ends (spacing up to max_match_len); a keyword end can sit at the start of
@@ -253,8 +258,9 @@ impl HyperscanMatcher {
         let matcher = HyperscanMatcher {
             source,
             pool: Mutex::new(Vec::new()),
-            fallback,
+            falls_back: in_database.iter().any(|&runs| !runs),
             keywords,
+            gated,
             keyword_mode,
             reach: rules.rules.iter().map(|r| r.max_match_len + 64).collect(),
             spacing,
@@ -285,7 +291,9 @@ impl HyperscanMatcher {
             hs: db.alloc_scratch().ok()?,
             raw: Vec::new(),
             last_kept: vec![usize::MAX; self.in_database.len()],
-            verdicts: Vec::new(),
+            line_rules: RuleBits::default(),
+            line_reported: RuleBits::default(),
+            window_rules: RuleBits::default(),
         })
     }
 
@@ -326,40 +334,44 @@ impl HyperscanMatcher {
         true
     }
 
-    /// Turns `s.raw` into candidates: rules with keywords only where a keyword is near enough.
+    /// Turns `s.raw` into candidates: rules with keywords only where a keyword is near enough,
+    /// told by one pass of the keyword automaton over the line (or the window) for every rule.
     fn gate(&self, haystack: &[u8], s: &mut ScanScratch, out: &mut Vec<Candidate>) {
         s.raw.sort_unstable();
-        s.verdicts.clear();
+        let rules = self.in_database.len();
+        // The line of the last end (its rules are in `s.line_rules` when it is short).
         let mut line: Option<std::ops::Range<usize>> = None;
         for &(end, rule) in &s.raw {
-            let keywords = &self.keywords[rule as usize];
-            if keywords.is_empty() || self.keyword_mode[rule as usize] {
+            if !self.gated[rule as usize] {
                 out.push(Candidate { at: end, rule });
                 continue;
             }
             let current = match &line {
                 Some(l) if l.start <= end && end <= l.end => l.clone(),
                 _ => {
-                    s.verdicts.clear();
                     let l = line_around(haystack, end);
+                    if l.len() <= WHOLE_LINE_LIMIT {
+                        self.keywords
+                            .rules_with_keywords_in(&haystack[l.clone()], &mut s.line_rules);
+                        s.line_reported.clear(rules);
+                    }
                     line = Some(l.clone());
                     l
                 }
             };
             if current.len() <= WHOLE_LINE_LIMIT {
-                if s.verdicts.iter().any(|&(r, _)| r == rule) {
-                    continue; // one candidate per rule and short line is enough
-                }
-                let hit = contains_any_keyword(&haystack[current], keywords);
-                s.verdicts.push((rule, hit));
-                if hit {
+                // One candidate per rule and short line is enough.
+                if s.line_rules.contains(rule) && !s.line_reported.contains(rule) {
+                    s.line_reported.set(rule);
                     out.push(Candidate { at: end, rule });
                 }
             } else {
                 let reach = self.reach[rule as usize];
                 let window =
                     end.saturating_sub(reach).max(current.start)..(end + reach).min(current.end);
-                if contains_any_keyword(&haystack[window], keywords) {
+                self.keywords
+                    .rules_with_keywords_in(&haystack[window], &mut s.window_rules);
+                if s.window_rules.contains(rule) {
                     out.push(Candidate { at: end, rule });
                 }
             }
@@ -367,44 +379,10 @@ impl HyperscanMatcher {
     }
 
     /// The safe answer when Hyperscan fails mid-scan (it should not: the database was
-    /// smoke-tested): what the keyword engine would report for the Hyperscan rules, plus, for
-    /// rules without keywords, a candidate every `spacing` bytes of every line.
+    /// smoke-tested): what the pure-Rust engine would report for the rules Hyperscan runs.
     fn candidates_without_hyperscan(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
-        for (rule, keywords) in self.keywords.iter().enumerate() {
-            if !self.in_database[rule] {
-                continue;
-            }
-            let rule_id = rule as u32;
-            if keywords.is_empty() {
-                let step = self.spacing[rule];
-                let mut line_start = 0;
-                while line_start <= haystack.len() {
-                    let line_end = memchr(b'\n', &haystack[line_start..])
-                        .map_or(haystack.len(), |p| line_start + p);
-                    let mut at = line_start;
-                    while at < line_end {
-                        out.push(Candidate { at, rule: rule_id });
-                        at += step;
-                    }
-                    out.push(Candidate {
-                        at: line_end,
-                        rule: rule_id,
-                    });
-                    line_start = line_end + 1;
-                }
-                continue;
-            }
-            for keyword in keywords {
-                let mut from = 0;
-                while let Some(at) = find_ignore_ascii_case(&haystack[from..], keyword) {
-                    out.push(Candidate {
-                        at: from + at,
-                        rule: rule_id,
-                    });
-                    from += at + 1;
-                }
-            }
-        }
+        self.keywords
+            .candidates_for(haystack, out, |rule| self.in_database[rule as usize]);
     }
 }
 
@@ -414,7 +392,10 @@ impl Matcher for HyperscanMatcher {
     }
 
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
-        self.fallback.candidates(haystack, out);
+        if self.falls_back {
+            self.keywords
+                .candidates_for(haystack, out, |rule| !self.in_database[rule as usize]);
+        }
         let Some(db) = &self.database else { return };
         let Some(mut scratch) = self.take_scratch() else {
             self.candidates_without_hyperscan(haystack, out);
@@ -426,6 +407,10 @@ impl Matcher for HyperscanMatcher {
             self.candidates_without_hyperscan(haystack, out);
         }
         self.put_back(scratch);
+    }
+
+    fn keyword_index(&self) -> Option<Arc<KeywordIndex>> {
+        Some(Arc::clone(&self.keywords))
     }
 
     /// `hyperscan` (Hyperscan runs the regex), `hs-keywords` (Hyperscan looks for the keywords,
@@ -462,27 +447,6 @@ fn scan_pieces(haystack: &[u8], limit: usize) -> Vec<std::ops::Range<usize>> {
     pieces
 }
 
-fn contains_any_keyword(text: &[u8], lower_keywords: &[Vec<u8>]) -> bool {
-    lower_keywords
-        .iter()
-        .any(|k| find_ignore_ascii_case(text, k).is_some())
-}
-
-/// First ASCII-case-insensitive occurrence of `lower_needle` (lower-cased) in `hay`.
-fn find_ignore_ascii_case(hay: &[u8], lower_needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = lower_needle.split_first()?;
-    let mut from = 0;
-    while let Some(p) = memchr2(first, first.to_ascii_uppercase(), &hay[from..]) {
-        let at = from + p;
-        let tail = hay.get(at + 1..at + 1 + rest.len())?;
-        if tail.eq_ignore_ascii_case(rest) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +471,31 @@ mod tests {
         assert_eq!(m.engine_of(0), "hyperscan");
         let text = b"tok_abcdefgh\ntoken tok_abcdefgh\n";
         assert_eq!(candidates(&m, text), vec![Candidate { at: 31, rule: 0 }]);
+    }
+
+    /// In a line too long to confirm whole, a match end counts only with a keyword of its rule
+    /// inside the window `detect` confirms around it; one keyword of another rule does not count.
+    #[test]
+    fn in_a_long_line_the_keyword_must_be_near_the_match() {
+        let set = rules(
+            "[[rules]]\nid='t'\nregex='''tok_[a-z]{8}'''\nkeywords=['token']\n\
+             [[rules]]\nid='o'\nregex='''zzz'''\nkeywords=['other']\n",
+        );
+        let m = HyperscanMatcher::new(&set, &HyperscanOptions::uncached()).unwrap();
+        let mut line = vec![b'.'; 3 * WHOLE_LINE_LIMIT];
+        let near = WHOLE_LINE_LIMIT;
+        line[near - 10..near - 5].copy_from_slice(b"TOKEN");
+        line[near..near + 12].copy_from_slice(b"tok_abcdefgh");
+        let far = 2 * WHOLE_LINE_LIMIT;
+        line[far - 10..far - 5].copy_from_slice(b"other");
+        line[far..far + 12].copy_from_slice(b"tok_abcdefgh");
+        assert_eq!(
+            candidates(&m, &line),
+            vec![Candidate {
+                at: near + 12,
+                rule: 0
+            }]
+        );
     }
 
     #[test]
@@ -551,12 +540,5 @@ mod tests {
         let mut out = Vec::new();
         m.candidates_without_hyperscan(b"x Token y\nzz tOkEn", &mut out);
         assert_eq!(out.iter().map(|c| c.at).collect::<Vec<_>>(), vec![2, 13]);
-    }
-
-    #[test]
-    fn find_ignore_ascii_case_works_at_edges() {
-        assert_eq!(find_ignore_ascii_case(b"xxPassWord", b"password"), Some(2));
-        assert_eq!(find_ignore_ascii_case(b"passwor", b"password"), None);
-        assert_eq!(find_ignore_ascii_case(b"", b"a"), None);
     }
 }

@@ -13,45 +13,29 @@ use super::keyword_dfa::KeywordDfa;
 use super::{line_around, Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
 
-/// Every keyword of a set of rules in one automaton: which rules a keyword hit calls for, and
-/// whether a text holds any keyword at all. The pure-Rust engine's candidates come from it, and
-/// the detector asks it whether a decoded string may hold anything ([`Matcher::keyword_index`]):
-/// one automaton for both, not two.
+/// Every keyword of every rule of a set in one automaton: which rules a keyword hit calls for, and
+/// whether a text holds any keyword at all. Both engines hold one (the pure-Rust engine's
+/// candidates come from it; the Hyperscan engine's fallback and keyword checks do), and the
+/// detector asks the engine's for whether a decoded string may hold anything
+/// ([`Matcher::keyword_index`]): one automaton for all of them.
 pub struct KeywordIndex {
     automaton: Option<KeywordDfa>,
     /// Per keyword of the automaton: the rules that list it.
     rules_of_keyword: Vec<Vec<u32>>,
-    /// Its rules that name no keyword, with the spacing of their candidates in long lines (the
+    /// The rules that name no keyword, with the spacing of their candidates in long lines (the
     /// rule's longest match): they may match anywhere, so every line gets candidates for them.
     every_line: Vec<(u32, usize)>,
-    coverage: Coverage,
-}
-
-/// Which rules' keywords a [`KeywordIndex`] holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coverage {
-    /// Every rule of the set.
-    EveryRule,
-    /// Only some (the Hyperscan engine's fallback for the rules Hyperscan must not run).
-    SomeRules,
+    /// How many rules the set has.
+    rule_count: usize,
 }
 
 impl KeywordIndex {
-    /// The index of the keywords of the rules of `rules` that `include` selects (by index);
-    /// candidates keep their index in `rules`.
-    pub fn new(rules: &RuleSet, include: impl Fn(usize) -> bool) -> Result<Self, EngineError> {
-        let coverage = if (0..rules.rules.len()).all(&include) {
-            Coverage::EveryRule
-        } else {
-            Coverage::SomeRules
-        };
+    /// The index of the keywords of every rule of `rules`.
+    pub fn new(rules: &RuleSet) -> Result<Self, EngineError> {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
         let mut every_line = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
-            if !include(index) {
-                continue;
-            }
             if rule.runs_on_every_line() {
                 every_line.push((index as u32, rule.max_match_len.max(1)));
                 continue;
@@ -77,13 +61,8 @@ impl KeywordIndex {
             automaton,
             rules_of_keyword,
             every_line,
-            coverage,
+            rule_count: rules.rules.len(),
         })
-    }
-
-    /// Which rules it holds the keywords of.
-    pub fn coverage(&self) -> Coverage {
-        self.coverage
     }
 
     /// Whether one of its keywords occurs in `text` (ASCII case-insensitive).
@@ -93,9 +72,41 @@ impl KeywordIndex {
             .is_some_and(|dfa| dfa.occurs_in(text))
     }
 
+    /// Marks in `found` the rules one of whose keywords occurs whole in `text` (ASCII
+    /// case-insensitive), after clearing it: one pass for every rule, where a search per rule
+    /// and keyword cost one pass each.
+    pub fn rules_with_keywords_in(&self, text: &[u8], found: &mut RuleBits) {
+        found.clear(self.rule_count);
+        let Some(dfa) = &self.automaton else { return };
+        dfa.for_each_occurrence(text, |_, keyword| {
+            for &rule in &self.rules_of_keyword[keyword as usize] {
+                found.set(rule);
+            }
+        });
+    }
+
+    /// Candidates for every rule: see [`KeywordIndex::candidates_for`].
     fn candidates(&self, haystack: &[u8], out: &mut Vec<Candidate>) {
+        self.candidates_for(haystack, out, |_| true);
+    }
+
+    /// Candidates in `haystack` for the rules that `include` selects: a candidate at each keyword
+    /// occurrence for the keyword's rules, and for rules without keywords at every line (spaced
+    /// through long ones).
+    pub fn candidates_for(
+        &self,
+        haystack: &[u8],
+        out: &mut Vec<Candidate>,
+        include: impl Fn(u32) -> bool,
+    ) {
         if !self.every_line.is_empty() {
-            every_line_candidates(haystack, &self.every_line, out);
+            let rules: Vec<(u32, usize)> = self
+                .every_line
+                .iter()
+                .copied()
+                .filter(|&(rule, _)| include(rule))
+                .collect();
+            every_line_candidates(haystack, &rules, out);
         }
         let Some(dfa) = &self.automaton else { return };
         // `detect` confirms a line up to WHOLE_LINE_LIMIT whole, once per rule: a keyword's
@@ -123,9 +134,35 @@ impl KeywordIndex {
             }
             *seen = line_stamp;
             for &rule in &self.rules_of_keyword[keyword as usize] {
-                out.push(Candidate { at, rule });
+                if include(rule) {
+                    out.push(Candidate { at, rule });
+                }
             }
         });
+    }
+}
+
+/// A set of rules by index (a bit each), reused from line to line without allocating.
+#[derive(Debug, Default, Clone)]
+pub struct RuleBits(Vec<u64>);
+
+impl RuleBits {
+    /// Empties it, with room for rules `0..rules`.
+    pub fn clear(&mut self, rules: usize) {
+        self.0.clear();
+        self.0.resize(rules.div_ceil(64), 0);
+    }
+
+    /// Adds `rule` (below the `rules` of the last [`RuleBits::clear`]).
+    pub fn set(&mut self, rule: u32) {
+        self.0[rule as usize / 64] |= 1 << (rule % 64);
+    }
+
+    /// Whether `rule` is in it.
+    pub fn contains(&self, rule: u32) -> bool {
+        self.0
+            .get(rule as usize / 64)
+            .is_some_and(|word| word & (1 << (rule % 64)) != 0)
     }
 }
 
@@ -137,17 +174,8 @@ pub struct KeywordMatcher {
 impl KeywordMatcher {
     /// The pure-Rust engine for every rule of `rules`.
     pub fn new(rules: &RuleSet) -> Result<Self, EngineError> {
-        Self::for_rules(rules, |_| true)
-    }
-
-    /// A prefilter for the rules of `rules` that `include` selects (by index); candidates keep
-    /// their index in `rules`. The Hyperscan engine uses it for the rules Hyperscan rejects.
-    pub fn for_rules(
-        rules: &RuleSet,
-        include: impl Fn(usize) -> bool,
-    ) -> Result<Self, EngineError> {
         Ok(KeywordMatcher {
-            index: Arc::new(KeywordIndex::new(rules, include)?),
+            index: Arc::new(KeywordIndex::new(rules)?),
         })
     }
 }
@@ -162,7 +190,7 @@ impl Matcher for KeywordMatcher {
     }
 
     fn keyword_index(&self) -> Option<Arc<KeywordIndex>> {
-        (self.index.coverage() == Coverage::EveryRule).then(|| Arc::clone(&self.index))
+        Some(Arc::clone(&self.index))
     }
 }
 
@@ -223,6 +251,26 @@ mod tests {
         let toml = "[[rules]]\nid='a'\nregex='x'\nkeywords=['ghp_x']\n\
                     [[rules]]\nid='b'\nregex='x'\nkeywords=['xoxb']\n";
         assert_eq!(rules_hit(toml, "ghp_xoxb-1"), vec![0, 1]);
+    }
+
+    #[test]
+    fn rules_with_keywords_in_a_text_are_marked_in_one_pass() {
+        let mut set = RuleSet::default();
+        set.add_toml("t", TWO).unwrap();
+        let index = KeywordIndex::new(&set).unwrap();
+        let mut found = RuleBits::default();
+        index.rules_with_keywords_in(b"a Consul value", &mut found);
+        assert_eq!(
+            (0..3).map(|r| found.contains(r)).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        index.rules_with_keywords_in(b"x-consul-TOKEN", &mut found);
+        assert_eq!(
+            (0..3).map(|r| found.contains(r)).collect::<Vec<_>>(),
+            [true, true, true]
+        );
+        index.rules_with_keywords_in(b"nothing", &mut found);
+        assert!(!(0..3).any(|r| found.contains(r)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod keyword_dfa;
 
 #[cfg(feature = "hyperscan")]
 pub use self::hyperscan::{HyperscanMatcher, HyperscanOptions};
-pub use keyword::{Coverage, KeywordIndex, KeywordMatcher};
+pub use keyword::{KeywordIndex, KeywordMatcher, RuleBits};
 
 /// `--cache-dir`: where the Hyperscan engine caches compiled databases, instead of
 /// `$XDG_CACHE_HOME/logredact` or `~/.cache/logredact` (daemons such as rsyslog's mmexternal run
