@@ -6,6 +6,7 @@
 # cost per byte, without start-up (rule loading, Hyperscan database). Regexes compiled on first use
 # inside the second slice still count, as they would early in a stream: on the realistic corpus
 # 3 -> 6 MB gives ~130 instructions/byte where 6 -> 12 MB gives ~116 (fewer first uses left).
+# The same binary varies by about 1.5 % from run to run (hash seeds, allocation addresses).
 #
 #   benches/instructions.sh BIN [BIN...]                         # realistic, typical, real-logs
 #   CORPORA="realistic" ENGINES="regex" benches/instructions.sh target/release/logredact old/logredact
@@ -42,6 +43,9 @@ for kind in $CORPORA; do
   head -c "${TO_MB}000000" "$src" > "$work/large.log"
   for engine in $ENGINES; do
     for bin in "$@"; do
+      # Warm the Hyperscan database cache first: else the first slice compiles the database and
+      # the second loads it, and the difference undercounts by the compile (~1 instruction/byte).
+      "$bin" --engine "$engine" --threads 1 < /dev/null > /dev/null 2>&1 || true
       if ! small=$(instructions "$bin" "$engine" "$work/small.log"); then
         echo "$kind $engine $bin: engine not built in, skipped" >&2
         continue
