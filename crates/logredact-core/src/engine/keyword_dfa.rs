@@ -9,11 +9,11 @@
 //! checks per byte, and a restart after every leftmost match to see overlapping ones) cost ~16
 //! instructions per byte on the realistic corpus, and its table for the built-in rules' ~700
 //! keywords took 3.7 MiB (the few non-ASCII keywords double its byte classes). Here one loop
-//! reports every occurrence, overlapping ones included, from a ~1.4 MiB table.
+//! reports every occurrence, overlapping ones included, from a ~1.2 MB table.
 
 use std::collections::VecDeque;
 
-/// The most table bytes an automaton may take. The built-in rules' keywords need ~1.4 MiB; a rule
+/// The most table bytes an automaton may take. The built-in rules' keywords need ~1.2 MB; a rule
 /// file whose keywords would need more is refused rather than allowed to take the memory.
 const MAX_TABLE_BYTES: usize = 256 << 20;
 /// Set in a transition when some keyword ends in the state it leads to.
