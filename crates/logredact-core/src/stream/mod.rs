@@ -167,8 +167,11 @@ pub fn run_until(
         // Idle when every complete line read is written: a held partial line (no newline) would
         // be dropped on a signal anyway, so it must not delay the exit.
         shutdown.set_idle(framer.complete() == 0);
-        // `lines_end` keeps what is held under `capacity - read_bytes`.
-        let room = capacity.saturating_sub(framer.len());
+        // One read is at most `read_bytes`, as in the parallel reader: a file answers a read
+        // of the whole room (2 MiB and more), and a batch that size doubled the peak RSS of
+        // `logredact < file` through its output buffer. (`lines_end` keeps what is held under
+        // `capacity - read_bytes`.)
+        let room = capacity.saturating_sub(framer.len()).min(read_bytes);
         let read = framer.fill(input, room).map_err(StreamError::Read);
         shutdown.set_idle(false);
         let n = read?;
