@@ -78,7 +78,8 @@ pub fn scan(
     report: &mut dyn FnMut(Located) -> io::Result<()>,
 ) -> io::Result<()> {
     let max_line = stream::line_bound(filter, framing.max_line_bytes);
-    let capacity = 2 * max_line + framing.read_bytes.max(1);
+    let read_bytes = framing.read_bytes.max(1);
+    let capacity = 2 * max_line + read_bytes;
     let mut framer = LineFramer::new(max_line, Overlong::Windows);
     let mut scan = filter.scan_scratch();
     scan.set_record_bound(max_line);
@@ -99,7 +100,9 @@ pub fn scan(
         utf16_offset: 0,
     };
     loop {
-        if framer.fill(input, capacity.saturating_sub(framer.len()))? == 0 {
+        // At most one read's worth at a time, as the filter's stream reads.
+        let room = capacity.saturating_sub(framer.len()).min(read_bytes);
+        if framer.fill(input, room)? == 0 {
             if !framer.is_empty() {
                 ctx.batch(framer.data(), &place, report)?;
             }
