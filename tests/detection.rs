@@ -55,6 +55,8 @@ const CLEAN: &[&str] = &[
     "INFO botocore.credentials: Credentials found in config file: ~/.aws/config",
     "Dec 27 09:01:02 host chpasswd[30938]: pam_unix(chpasswd:chauthtok): user \"bob\" does not exist",    // A secret's name (namespace/name reference) and small counts under token-named keys.
     "{\"secret\":\"shop/db\"}",
+    // ... or a bare Secret object name (a Kubernetes controller waiting for its certificate).
+    "{\"msg\":\"waiting for secret to be created\",\"secret\":\"webhook-server-cert\",\"namespace\":\"identity\"}",
     "{\"tokens\":42,\"max_tokens\": 4096}",
     "{\"usage\":{\"max_tokens\":4096,\"tokens\":1.5}}",
     // Near misses of the batch-2 classes: prose after a dash or `password is`, an empty curl
@@ -80,6 +82,17 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
     ),
     ("{\"password\":4711,\"user\":\"bob\"}", "4711", &["\"user\":\"bob\""]),
     ("{\"token\":\"abc/def\"}", "abc/def", &["{\"token\":"]),
+    // A passphrase of words is not an object name: it does not end in a kind of secret object.
+    (
+        "{\"secret\":\"correct-horse-battery-staple\"}",
+        "correct-horse-battery-staple",
+        &["{\"secret\":\""],
+    ),
+    (
+        "{\"password\":\"webhook-server-cert\"}",
+        "webhook-server-cert",
+        &["{\"password\":\""],
+    ),
     (
         "LOG:  statement: ALTER USER app WITH PASSWORD 'Qw3rtyU1op'",
         "Qw3rtyU1op",

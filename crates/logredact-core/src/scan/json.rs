@@ -411,9 +411,13 @@ impl ExemptShapes {
 }
 
 /// A secret's name rather than its value: a Kubernetes-style `namespace/name` reference
-/// (`{"secret":"shop/db"}`), lower-case DNS labels on both sides of one `/`, each with a letter.
-/// Mixed case, other punctuation or more segments stay secrets (fail closed).
+/// (`{"secret":"shop/db"}`), lower-case DNS labels on both sides of one `/`, each with a letter;
+/// or a bare object name that says what it names ([`is_secret_object_name`]). Mixed case, other
+/// punctuation or more segments stay secrets (fail closed).
 fn is_secret_reference(value: &[u8]) -> bool {
+    if is_secret_object_name(value) {
+        return true;
+    }
     let label = |part: &[u8]| {
         (1..=63).contains(&part.len())
             && part.first().is_some_and(|b| b.is_ascii_lowercase())
@@ -424,6 +428,48 @@ fn is_secret_reference(value: &[u8]) -> bool {
     };
     let mut parts = value.splitn(3, |&b| b == b'/');
     matches!((parts.next(), parts.next(), parts.next()), (Some(ns), Some(name), None) if label(ns) && label(name))
+}
+
+/// A bare Kubernetes object name (`"secret":"webhook-server-cert"`, `db-credentials`): two to
+/// eight lower-case words joined by `-`, the last one a kind of secret object (`cert`, `tls`,
+/// `key`, `credentials`, …). A passphrase of words (`correct-horse-battery-staple`) does not end
+/// in one, and anything with a digit, a capital or other punctuation is no such name: they stay
+/// secrets.
+fn is_secret_object_name(value: &[u8]) -> bool {
+    const KINDS: &[&[u8]] = &[
+        b"ca",
+        b"cert",
+        b"certs",
+        b"certificate",
+        b"tls",
+        b"ssl",
+        b"secret",
+        b"secrets",
+        b"token",
+        b"tokens",
+        b"creds",
+        b"credentials",
+        b"key",
+        b"keys",
+        b"keypair",
+        b"keystore",
+        b"truststore",
+        b"password",
+        b"passwords",
+        b"auth",
+        b"config",
+        b"kubeconfig",
+        b"env",
+    ];
+    let mut words = value.split(|&b| b == b'-');
+    let count = words.clone().count();
+    value.len() <= 63
+        && (2..=8).contains(&count)
+        && words.all(|w| !w.is_empty() && w.iter().all(u8::is_ascii_lowercase))
+        && value
+            .rsplit(|&b| b == b'-')
+            .next()
+            .is_some_and(|last| KINDS.contains(&last))
 }
 
 /// The part of a secret-field value to hide: all of it, or what follows an auth scheme word.
@@ -455,6 +501,24 @@ mod tests {
         assert!(is_small_count(b"42") && is_small_count(b"4096") && is_small_count(b"1.5"));
         assert!(!is_small_count(b"123456") && !is_small_count(b"12345678901234567890"));
         assert!(is_secret_reference(b"shop/db") && is_secret_reference(b"kube-system/tls-cert"));
+        for name in [
+            &b"webhook-server-cert"[..],
+            b"db-credentials",
+            b"registry-auth",
+            b"tls-key",
+        ] {
+            assert!(is_secret_reference(name));
+        }
+        for secret in [
+            &b"correct-horse-battery-staple"[..],
+            b"webhook-server-cert2",
+            b"Webhook-server-cert",
+            b"cert",
+            b"x--cert",
+            b"a-b-c-d-e-f-g-h-cert",
+        ] {
+            assert!(!is_secret_reference(secret));
+        }
         for secret in [
             &b"q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0"[..],
             b"Shop/Db9",
