@@ -83,7 +83,9 @@ impl CacheBudget {
 /// One thread's caches, one slot per rule.
 pub(super) struct RuleCaches {
     budget: Arc<CacheBudget>,
-    caches: Vec<Option<Cache>>,
+    /// Boxed: a `Cache` is ~1.4 kB inline, so a slot per rule unboxed took ~0.46 MB per thread
+    /// for the built-in rules before any rule ran.
+    caches: Vec<Option<Box<Cache>>>,
     /// Per rule: its cache's bytes when last measured.
     bytes: Vec<usize>,
     /// The sum of `bytes`.
@@ -116,14 +118,14 @@ impl RuleCaches {
     pub(super) fn cache(&mut self, rule: u32, regex: &Regex) -> &mut Cache {
         self.uses += 1;
         self.last_used[rule as usize] = self.uses;
-        self.caches[rule as usize].get_or_insert_with(|| regex.create_cache())
+        self.caches[rule as usize].get_or_insert_with(|| Box::new(regex.create_cache()))
     }
 
     /// Counts what rule `rule`'s cache holds after a search; reports mid-batch when the count
     /// moved by [`REPORT_STEP`].
     pub(super) fn measured(&mut self, rule: u32) {
         let now = self.caches[rule as usize]
-            .as_ref()
+            .as_deref()
             .map_or(0, Cache::memory_usage);
         let was = std::mem::replace(&mut self.bytes[rule as usize], now);
         self.own = self.own - was + now;
