@@ -250,9 +250,21 @@ fn start_relay(listen: &str, forward: &str) -> Relay {
     Relay(child)
 }
 
+/// Waits (up to 10 s) until the relay listens on the Unix socket `path`. The file appears at
+/// `bind`, a moment before `listen`: a connect in between is refused (seen in CI), so the test
+/// waits for the kernel's listening flag (`__SO_ACCEPTCON` in /proc/net/unix), without a probe
+/// connection that the relay would log.
 fn wait_for(path: &Path) {
+    let listening = || {
+        let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+        let path = path.to_string_lossy();
+        table.lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() >= 8 && fields[3] == "00010000" && fields[7] == path
+        })
+    };
     let t = Instant::now();
-    while !path.exists() && t.elapsed() < Duration::from_secs(10) {
+    while !listening() && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
