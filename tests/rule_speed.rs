@@ -9,7 +9,9 @@
 //! is both `MAX_SLOWDOWN` times slower than its reference and below an absolute floor, and
 //! again when timed a second time. A planted slow rule proves the gate can fail. Apart from the
 //! gate, a rule that reads on past its match must cost about as much in a long line as in whole
-//! lines (long lines were quadratic for it). The tests run optimised only (`.ci/run`: `--release`).
+//! lines (long lines were quadratic for it), and runtime partial records must cost about what
+//! complete ones do (joining them was quadratic in a batch). The tests run optimised only
+//! (`.ci/run`: `--release`).
 //!
 //! Never prints input text: only rule ids and figures.
 
@@ -233,5 +235,71 @@ fn a_long_line_costs_about_what_its_bytes_cost_as_whole_lines() {
         measured <= MAX_LONG_LINE_SLOWDOWN,
         "a long line took {measured:.1}x what its bytes take as whole lines \
          (over {MAX_LONG_LINE_SLOWDOWN}x): searches in long lines are not linear"
+    );
+}
+
+/// How much more a batch of runtime partial records (`P` lines joined to their `F`) may cost per
+/// byte than the same lines as complete records. Joining visited the rest of the batch for every
+/// group: 11x for short `P`/`F` pairs before it was linear, about 1.3x since.
+const MAX_PARTIAL_RECORD_SLOWDOWN: f64 = 4.0;
+
+/// CRI lines, `pairs` pairs of a short first line and a short second: partial (`P` then `F`,
+/// each pair one record) or complete (`F` and `F`).
+fn cri_pairs(pairs: usize, partial: bool) -> Vec<u8> {
+    let first = if partial { 'P' } else { 'F' };
+    let mut input = String::new();
+    for i in 0..pairs {
+        input.push_str(&format!(
+            "2024-05-01T10:00:00Z stdout {first} a{i}\n2024-05-01T10:00:00Z stdout F b\n"
+        ));
+    }
+    input.into_bytes()
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "timing is only meaningful optimised; .ci/run runs it with --release"
+)]
+fn partial_records_cost_about_what_complete_records_cost() {
+    use logredact::engine::{self, EngineChoice};
+    use logredact::filter::Filter;
+    use logredact::stats::Stats;
+    use logredact::stream::{self, StreamOptions};
+
+    let rules = RuleSet::builtin().expect("built-in rules load");
+    let matcher = engine::build(&rules, EngineChoice::Auto).expect("engine");
+    let filter = Filter::new(Detector::new(rules, matcher));
+    let seconds = |input: &[u8]| {
+        let mut stats = Stats::new(filter.detector().rules().rules.len());
+        let mut out = Vec::with_capacity(input.len());
+        let start = Instant::now();
+        stream::run(
+            &mut &input[..],
+            &mut out,
+            &filter,
+            StreamOptions::default(),
+            &mut stats,
+        )
+        .expect("stream");
+        let took = start.elapsed().as_secs_f64();
+        assert_eq!(out, input, "nothing in these lines is a secret");
+        took
+    };
+    // ~7 MB each: every 256 KiB batch holds ~3,500 groups.
+    let (partial, complete) = (cri_pairs(100_000, true), cri_pairs(100_000, false));
+    let slowdown = || seconds(&partial) / seconds(&complete).max(1e-9);
+    let mut measured = slowdown();
+    for _ in 1..ATTEMPTS {
+        if measured <= MAX_PARTIAL_RECORD_SLOWDOWN {
+            break;
+        }
+        measured = slowdown();
+    }
+    eprintln!("partial records: {measured:.1}x the time of complete records");
+    assert!(
+        measured <= MAX_PARTIAL_RECORD_SLOWDOWN,
+        "partial records took {measured:.1}x the time of complete records \
+         (over {MAX_PARTIAL_RECORD_SLOWDOWN}x): joining them is not linear"
     );
 }

@@ -15,6 +15,9 @@ use memchr::memchr;
 use crate::format::records::{self, Record};
 use crate::format::Format;
 
+/// Ends a group's list of members in [`Joined::build`].
+const NO_MEMBER: usize = usize::MAX;
+
 /// A batch with its groups of partial records joined (see the module doc).
 #[derive(Debug, Default)]
 pub struct Joined {
@@ -85,18 +88,31 @@ impl Joined {
         let mut grouping = records::Grouping::new(format, bound);
         let mut group_of: Vec<Option<usize>> = vec![None; found.len()];
         let mut members = vec![0usize; found.len()];
+        // Each group's members as a list in batch order (`next_member`, ended by `NO_MEMBER`;
+        // `last_member` is indexed by the group), so writing a group visits its own members
+        // only: a scan to the batch's end per group was quadratic in a batch of short `P`/`F`
+        // pairs (12 MB/s against 130 for the same lines all `F`).
+        let mut next_member = vec![NO_MEMBER; found.len()];
+        let mut last_member = vec![NO_MEMBER; found.len()];
         for (i, (line, r, newline)) in found.iter().enumerate() {
             let next = line.end + usize::from(*newline);
             let placed = grouping.line(i, r.as_ref(), line.start, next);
             if let Some(first) = placed.group {
                 group_of[i] = Some(first);
                 members[first] += 1;
+                if let Some(&prev) = last_member.get(first).filter(|&&p| p != NO_MEMBER) {
+                    next_member[prev] = i;
+                }
+                last_member[first] = i;
             }
         }
         if !members.iter().any(|&m| m >= 2) {
             return false;
         }
-        // Pass 2: the logical text. A group is written where its first record is.
+        // Pass 2: the logical text. A group is written where its first record is. The text is
+        // never longer than the batch and a newline: reserved exactly, not doubled.
+        self.text.reserve_exact(batch.len() + 1);
+        self.lines.reserve_exact(found.len());
         let mut member_at: Vec<usize> = vec![0; found.len()];
         for (i, (line, r, newline)) in found.iter().enumerate() {
             let grouped = group_of[i].filter(|&g| members[g] >= 2);
@@ -126,16 +142,16 @@ impl Joined {
             let line_at = self.text.len();
             self.text
                 .extend_from_slice(&batch[line.start..line.start + r.message.start]);
-            for (j, (other, ro, _)) in found.iter().enumerate().skip(i) {
-                if group_of[j] != Some(g) {
-                    continue;
-                }
+            let mut j = i;
+            while j != NO_MEMBER {
+                let (other, ro, _) = &found[j];
                 if let Some(ro) = ro {
                     member_at[j] = self.text.len();
                     self.text.extend_from_slice(
                         &batch[other.start + ro.message.start..other.start + ro.message.end],
                     );
                 }
+                j = next_member[j];
             }
             let messages_end = self.text.len();
             self.text
