@@ -130,7 +130,7 @@ fn every_mode_through_the_relay_arrives_redacted() {
         &format!("unix:{}", sock.display()),
         &format!("tcp:127.0.0.1:{port}"),
     );
-    wait_for(&sock);
+    common::wait_until_listening(&sock);
     let mut up = UnixStream::connect(&sock).unwrap();
     let line = format!("login password={SECRET} ok");
     let packed = [enc(&entry(&line)), enc(&entry("b"))].concat();
@@ -250,25 +250,6 @@ fn start_relay(listen: &str, forward: &str) -> Relay {
     Relay(child)
 }
 
-/// Waits (up to 10 s) until the relay listens on the Unix socket `path`. The file appears at
-/// `bind`, a moment before `listen`: a connect in between is refused (seen in CI), so the test
-/// waits for the kernel's listening flag (`__SO_ACCEPTCON` in /proc/net/unix), without a probe
-/// connection that the relay would log.
-fn wait_for(path: &Path) {
-    let listening = || {
-        let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
-        let path = path.to_string_lossy();
-        table.lines().any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() >= 8 && fields[3] == "00010000" && fields[7] == path
-        })
-    };
-    let t = Instant::now();
-    while !listening() && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn read_value(r: &mut impl Read) -> Option<Value> {
     let mut buf = Vec::new();
     let mut b = [0u8; 4096];
@@ -295,7 +276,7 @@ fn ack_only_after_the_next_hop_acked_and_records_are_redacted() {
         &format!("unix:{}", sock.display()),
         &format!("tcp:127.0.0.1:{port}"),
     );
-    wait_for(&sock);
+    common::wait_until_listening(&sock);
     let mut up = UnixStream::connect(&sock).unwrap();
     let line = format!("login password={SECRET} ok");
     // A nested record: a secret-named key deep down, a multi-line value inside an array.
@@ -527,7 +508,7 @@ fn fluent_bit_example_through_the_relay_keeps_tags_order_and_loses_nothing_on_ki
     let log = dir.path().join("logs/app.log");
     write_lines(&log, 0, 2000);
     let mut relay = start_relay(&listen, &forward);
-    wait_for(&sock);
+    common::wait_until_listening(&sock);
     let _fb = start_fb(&fb, &conf);
     let recs = shipped(dir.path(), 2000);
     assert_eq!(recs.len(), 2000, "records shipped");
@@ -577,7 +558,7 @@ fn fluent_bit_forward_input_shared_key_right_and_wrong() {
             .spawn()
             .unwrap();
         let _relay = Relay(child);
-        wait_for(&sock);
+        common::wait_until_listening(&sock);
         let _fb = start_fb(&fb, &conf);
         if want == 0 {
             std::thread::sleep(Duration::from_secs(4));
@@ -612,7 +593,7 @@ fn relay_checks_the_senders_shared_key() {
         .spawn()
         .unwrap();
     let _relay = Relay(child);
-    wait_for(&sock);
+    common::wait_until_listening(&sock);
     let mut bad = UnixStream::connect(&sock).unwrap();
     let mut f = Framer::new(1 << 20);
     assert!(handshake::connect(&mut bad, &mut f, b"wrong", b"client").is_err());
@@ -649,7 +630,7 @@ fn malformed_or_oversized_input_closes_the_connection_not_the_relay() {
         .spawn()
         .unwrap();
     let mut relay = Relay(child);
-    wait_for(&sock);
+    common::wait_until_listening(&sock);
     let bad = [
         [&[0x93u8, 0xa1, b't', 0xc1][..], SECRET.as_bytes()].concat(),
         [

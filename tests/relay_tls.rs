@@ -200,10 +200,7 @@ fn next_hop_with_wrong_ca_or_name_gets_nothing_and_the_chunk_is_not_acked() {
             "--forward-tls-ca",
             s(&ca.cert_path()),
         ]);
-        let t = Instant::now();
-        while !sock.exists() && t.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_until_listening(&sock);
         let mut up = std::os::unix::net::UnixStream::connect(&sock).unwrap();
         up.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         up.write_all(&chunk("app.wrong")).unwrap();

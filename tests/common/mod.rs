@@ -300,3 +300,22 @@ pub fn markers(text: &[u8]) -> BTreeMap<String, u64> {
     }
     counts
 }
+
+/// Waits (up to 10 s) until a process listens on the Unix socket `path`. The file appears at
+/// `bind`, a moment before `listen`: a connect in between is refused (seen in CI), so this waits
+/// for the kernel's listening flag (`__SO_ACCEPTCON` in /proc/net/unix) rather than for the file,
+/// and without a probe connection that the listener would log.
+pub fn wait_until_listening(path: &std::path::Path) {
+    let listening = || {
+        let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+        let path = path.to_string_lossy();
+        table.lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() >= 8 && fields[3] == "00010000" && fields[7] == path
+        })
+    };
+    let t = std::time::Instant::now();
+    while !listening() && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
