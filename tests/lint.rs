@@ -146,6 +146,36 @@ fn columns_count_bytes_in_text_and_utf16_units_in_sarif() {
     assert_eq!(region["endColumn"], 25);
 }
 
+/// A secret that the runtime split over a CRI `P` record and its `F` record is one SARIF result
+/// whose region runs from the first record to the second (where the secret ends), so a viewer
+/// highlights all of it.
+#[test]
+fn a_secret_split_over_partial_records_spans_both_lines_in_sarif() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = "2024-05-01T10:00:00.000000001Z";
+    let (head, tail) = SECRET.split_at(10);
+    fs::write(
+        dir.path().join("cri.log"),
+        format!("noise\n{time} stdout P token {head}\n{time} stdout F {tail} ok\n"),
+    )
+    .unwrap();
+    let sarif = lint_in(dir.path(), &["--report-format", "sarif", "cri.log"]);
+    let doc: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_valid_sarif(&doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "one finding");
+    let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+    let prefix = format!("{time} stdout P token ").len() as u64;
+    assert_eq!(
+        (&region["startLine"], &region["endLine"]),
+        (&2.into(), &3.into())
+    );
+    assert_eq!(region["startColumn"], prefix + 1);
+    let tail_start = format!("{time} stdout F ").len() as u64;
+    assert_eq!(region["endColumn"], tail_start + tail.len() as u64 + 1);
+    assert!(!stdout(&sarif).contains(SECRET));
+}
+
 #[test]
 fn a_secret_far_into_a_very_long_line_is_found_at_its_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,7 +65,7 @@ impl<W: Write> Reporter for SarifReporter<W> {
                     "region": {
                         "startLine": f.line,
                         "startColumn": f.column_utf16,
-                        "endLine": f.line,
+                        "endLine": f.end_line,
                         "endColumn": f.end_column_utf16,
                     }
                 }

@@ -59,8 +59,10 @@ pub struct Located {
     pub column: u64,
     /// 1-based column just past the secret, in bytes, on `line` (at most its end).
     pub end_column: u64,
-    /// The same columns in UTF-16 code units (SARIF's default `columnKind`).
+    /// `column` in UTF-16 code units (SARIF's default `columnKind`).
     pub column_utf16: u64,
+    /// 1-based column just past the secret on `end_line`, in UTF-16 code units: SARIF's region
+    /// end (`endLine`, `endColumn`). On `line` it is `end_column` counted in UTF-16.
     pub end_column_utf16: u64,
     /// `rule-id:hex` keyed hash (see `fingerprint`).
     pub fingerprint: String,
@@ -266,6 +268,14 @@ impl Context<'_> {
                 let col = col + utf16_len(&batch[from..start]);
                 utf16 = Some((index, start, col));
                 let column_utf16 = col + 1;
+                let end_column_utf16 = match end_index == index {
+                    true => column_utf16 + utf16_len(&batch[start..end]),
+                    // A secret split over partial records: counted on its last line.
+                    false => {
+                        let last_line_start = self.newlines[end_index - 1] + 1;
+                        batch.get(last_line_start..=last).map_or(0, utf16_len) + 1
+                    }
+                };
                 let located = Located {
                     kind: f.kind,
                     line: place.line + index as u64,
@@ -273,7 +283,7 @@ impl Context<'_> {
                     column: col_base + (start - batch_line_start) as u64 + 1,
                     end_column: col_base + (end - batch_line_start) as u64 + 1,
                     column_utf16,
-                    end_column_utf16: column_utf16 + utf16_len(&batch[start..end]),
+                    end_column_utf16,
                     fingerprint: self
                         .key
                         .fingerprint(self.filter.id_of(f.kind), &text[f.start..f.end]),
