@@ -64,7 +64,15 @@ fn tls_on_both_sides_redacts_and_acks_and_a_plaintext_client_gets_no_ack() {
     let err = relay.stderr_until(|e| refusals(e) >= 1);
     assert!(
         refusals(err) == 1 && err.contains("TLS handshake with 127.0.0.1:"),
-        "handshake failure not logged once with its peer"
+        "handshake failure not logged once with its peer (a probe that sent nothing is not \
+         logged)"
+    );
+    // A health check that connects and closes at once is not a failed handshake: no log line.
+    drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    assert_eq!(
+        refusals(relay.stderr_now()),
+        1,
+        "a connection that sent nothing was logged"
     );
 
     // A TLS client: redacted at the next hop, acked after the hop's ack.

@@ -110,6 +110,7 @@ fn spawn<S: Socket>(sock: S, peer: String, shared: &Arc<Shared>) {
         let conn: Box<dyn Conn> = match &shared.listen_tls {
             Some(config) => match tls::accept(config, sock) {
                 Ok(c) => c,
+                Err(tls::HandshakeError::NothingSent) => return,
                 Err(why) => {
                     eprintln!("logredact relay: TLS handshake with {peer} failed: {why}");
                     return;

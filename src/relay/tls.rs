@@ -267,30 +267,66 @@ pub fn forward_config(
 
 /// Runs the handshake to its end so that a failure is reported as one (with rustls' reason:
 /// alert, certificate error, not TLS), never as a later read error or as plaintext.
-fn handshake<D>(conn: &mut ConnectionCommon<D>, sock: &mut impl Socket) -> Result<(), String> {
+fn handshake<D>(
+    conn: &mut ConnectionCommon<D>,
+    sock: &mut impl Socket,
+) -> Result<(), HandshakeError> {
+    let mut received = 0;
     while conn.is_handshaking() {
-        conn.complete_io(sock).map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "timed out".to_string(),
-            io::ErrorKind::UnexpectedEof => "peer closed the connection".to_string(),
-            _ => e.to_string(),
+        let (read, _) = conn.complete_io(sock).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof if received == 0 => HandshakeError::NothingSent,
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                HandshakeError::Failed("timed out".to_string())
+            }
+            io::ErrorKind::UnexpectedEof => {
+                HandshakeError::Failed("peer closed the connection".to_string())
+            }
+            _ => HandshakeError::Failed(e.to_string()),
         })?;
+        received += read;
     }
     // The last flight (the client's Finished, or a TLS 1.3 server's tickets) may still be
     // buffered.
     while conn.wants_write() {
-        conn.write_tls(sock).map_err(|e| e.to_string())?;
+        conn.write_tls(sock)
+            .map_err(|e| HandshakeError::Failed(e.to_string()))?;
     }
     Ok(())
 }
 
+/// Why a TLS handshake did not complete.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// The peer closed the connection without sending a byte: a TCP health check or a port
+    /// probe, not a sender that failed (the listener does not log it: probes come every few
+    /// seconds).
+    NothingSent,
+    /// A reason for the log (never content): an alert, a certificate error, not TLS, a timeout.
+    Failed(String),
+}
+
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandshakeError::NothingSent => f.write_str("peer closed the connection at once"),
+            HandshakeError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Server side: the handshake with a sender, bounded by [`HANDSHAKE_TIMEOUT`]. The error is a
 /// reason for the log (no content; the caller adds the peer).
-pub fn accept<S: Socket>(config: &Arc<ServerConfig>, mut sock: S) -> Result<Box<dyn Conn>, String> {
-    let mut conn = ServerConnection::new(Arc::clone(config)).map_err(|e| e.to_string())?;
+pub fn accept<S: Socket>(
+    config: &Arc<ServerConfig>,
+    mut sock: S,
+) -> Result<Box<dyn Conn>, HandshakeError> {
+    let failed = |e: rustls::Error| HandshakeError::Failed(e.to_string());
+    let mut conn = ServerConnection::new(Arc::clone(config)).map_err(failed)?;
     sock.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| HandshakeError::Failed(e.to_string()))?;
     handshake(&mut conn, &mut sock)?;
-    sock.set_read_timeout(None).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(None)
+        .map_err(|e| HandshakeError::Failed(e.to_string()))?;
     Ok(Box::new(Closing(StreamOwned::new(conn, sock))))
 }
 
@@ -299,6 +335,6 @@ pub fn accept<S: Socket>(config: &Arc<ServerConfig>, mut sock: S) -> Result<Box<
 pub fn connect<S: Socket>(tls: &ForwardTls, mut sock: S) -> Result<Box<dyn Conn>, String> {
     let mut conn = ClientConnection::new(Arc::clone(&tls.config), tls.name.clone())
         .map_err(|e| e.to_string())?;
-    handshake(&mut conn, &mut sock)?;
+    handshake(&mut conn, &mut sock).map_err(|e| e.to_string())?;
     Ok(Box::new(Closing(StreamOwned::new(conn, sock))))
 }
