@@ -281,15 +281,14 @@ fn handshake<D>(
             io::ErrorKind::UnexpectedEof => {
                 HandshakeError::Failed("peer closed the connection".to_string())
             }
-            _ => HandshakeError::Failed(e.to_string()),
+            _ => HandshakeError::failed(e),
         })?;
         received += read;
     }
     // The last flight (the client's Finished, or a TLS 1.3 server's tickets) may still be
     // buffered.
     while conn.wants_write() {
-        conn.write_tls(sock)
-            .map_err(|e| HandshakeError::Failed(e.to_string()))?;
+        conn.write_tls(sock).map_err(HandshakeError::failed)?;
     }
     Ok(())
 }
@@ -303,6 +302,12 @@ pub enum HandshakeError {
     NothingSent,
     /// A reason for the log (never content): an alert, a certificate error, not TLS, a timeout.
     Failed(String),
+}
+
+impl HandshakeError {
+    fn failed(why: impl std::fmt::Display) -> HandshakeError {
+        HandshakeError::Failed(why.to_string())
+    }
 }
 
 impl std::fmt::Display for HandshakeError {
@@ -320,13 +325,12 @@ pub fn accept<S: Socket>(
     config: &Arc<ServerConfig>,
     mut sock: S,
 ) -> Result<Box<dyn Conn>, HandshakeError> {
-    let failed = |e: rustls::Error| HandshakeError::Failed(e.to_string());
-    let mut conn = ServerConnection::new(Arc::clone(config)).map_err(failed)?;
+    let mut conn = ServerConnection::new(Arc::clone(config)).map_err(HandshakeError::failed)?;
     sock.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-        .map_err(|e| HandshakeError::Failed(e.to_string()))?;
+        .map_err(HandshakeError::failed)?;
     handshake(&mut conn, &mut sock)?;
     sock.set_read_timeout(None)
-        .map_err(|e| HandshakeError::Failed(e.to_string()))?;
+        .map_err(HandshakeError::failed)?;
     Ok(Box::new(Closing(StreamOwned::new(conn, sock))))
 }
 
