@@ -99,7 +99,7 @@ choice!(
         (
             EngineChoice::Regex,
             "regex",
-            "The pure-Rust engine: aho-corasick keyword prefilter, then `regex`"
+            "The pure-Rust engine: an Aho-Corasick keyword automaton, then the rules' regexes"
         ),
     ]
 );

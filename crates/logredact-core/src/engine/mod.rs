@@ -123,7 +123,8 @@ pub enum EngineChoice {
     Auto,
     /// The Hyperscan/Vectorscan engine (needs the `hyperscan` cargo feature).
     Hyperscan,
-    /// The pure-Rust engine: aho-corasick keyword prefilter, then `regex`.
+    /// The pure-Rust engine: an Aho-Corasick keyword automaton (`keyword_dfa`), then the rules'
+    /// regexes.
     Regex,
 }
 
