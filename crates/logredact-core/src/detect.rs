@@ -51,7 +51,8 @@ pub struct Scratch {
     line_findings: Vec<RuleMatch>,
     /// Per rule: its regex's capture slots, created on first use.
     captures: Vec<Option<Captures>>,
-    /// Per rule: its regex's search cache, under the budget shared by all threads.
+    /// Per rule, then per allowlist regex ([`Detector::allowlist_caches`]): its search cache,
+    /// under the budget shared by all threads.
     caches: caches::RuleCaches,
     markers: Vec<Range<usize>>,
     /// Per rule: the `line_number` it was last confirmed on (dedups candidates in O(1)).
@@ -96,6 +97,43 @@ pub struct Detector {
     keywords: OnceLock<Option<Arc<KeywordIndex>>>,
     /// Our own markers: a match inside one is never reported again.
     markers: MarkerGrammar,
+    /// Where the allowlist regexes' caches are among a scratch's caches (after the rules'):
+    /// see [`AllowlistCaches`].
+    allowlist_caches: AllowlistCaches,
+}
+
+/// Cache slots of the allowlist regexes: those of rule `i`'s allowlists from `of_rule[i]` on (in
+/// order, one per regex), those of the global allowlists from `global` on; `total` slots in all,
+/// the rules' own included.
+#[derive(Debug, Default)]
+struct AllowlistCaches {
+    of_rule: Vec<u32>,
+    global: u32,
+    total: usize,
+}
+
+impl AllowlistCaches {
+    fn new(rules: &RuleSet) -> Self {
+        let regexes =
+            |als: &[crate::rules::Allowlist]| als.iter().map(|al| al.patterns.len()).sum::<usize>();
+        let mut next = rules.rules.len();
+        let of_rule = rules
+            .rules
+            .iter()
+            .map(|r| {
+                let first = next as u32;
+                next += regexes(&r.allowlists);
+                first
+            })
+            .collect();
+        let global = next as u32;
+        next += regexes(&rules.allowlists);
+        AllowlistCaches {
+            of_rule,
+            global,
+            total: next,
+        }
+    }
 }
 
 impl Detector {
@@ -108,11 +146,13 @@ impl Detector {
         } else if let Some(index) = matcher.keyword_index() {
             let _ = keywords.set(Some(index));
         }
+        let allowlist_caches = AllowlistCaches::new(&rules);
         Detector {
             rules,
             matcher,
             keywords,
             markers,
+            allowlist_caches,
         }
     }
 
@@ -163,7 +203,7 @@ impl Detector {
             candidates: Vec::new(),
             line_findings: Vec::new(),
             captures: (0..self.rules.rules.len()).map(|_| None).collect(),
-            caches: caches::RuleCaches::new(budget, self.rules.rules.len()),
+            caches: caches::RuleCaches::new(budget, self.allowlist_caches.total),
             markers: Vec::new(),
             last_line_of_rule: vec![0; self.rules.rules.len()],
             line_number: 0,
@@ -292,7 +332,10 @@ impl Detector {
         // Counted in locals (registers) and stored once, so profiling off costs one branch.
         let (mut matches, mut rejected) = (0u64, 0u64);
         let caps = scratch.captures[index as usize].get_or_insert_with(|| regex.create_captures());
-        let cache = scratch.caches.cache(index, regex);
+        // Out of its slot while the rule runs: the gates search allowlist regexes with caches
+        // from the same set.
+        let mut taken = scratch.caches.take(index, regex);
+        let cache = &mut *taken;
         // The haystack starts at the line so `^` means line start; it ends at the window.
         let hay = &text[line.start..window.end];
         let bound_searches =
@@ -340,13 +383,14 @@ impl Detector {
                 rejected += 1;
                 continue;
             }
-            if self.passes_gates(rule, text, &line, &finding, &mut verdicts) {
+            let gates = (&mut verdicts, &mut scratch.caches);
+            if self.passes_gates(index, text, &line, &finding, gates) {
                 extend_cut_secret(&text[..window.end], &mut finding, &mut run);
                 found.push(finding);
                 let (items, dropped) = self.confirm_list_items(
                     index,
                     text,
-                    (&line, &mut verdicts),
+                    (&line, (&mut verdicts, &mut scratch.caches)),
                     window.end,
                     finding.end,
                     found,
@@ -357,6 +401,7 @@ impl Detector {
                 rejected += 1;
             }
         }
+        scratch.caches.put_back(index, taken);
         scratch.caches.measured(index);
         if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
             let cost = &mut p.rules[index as usize];
@@ -377,12 +422,12 @@ impl Detector {
         &self,
         index: u32,
         text: &[u8],
-        line: (&Range<usize>, &mut LineVerdicts),
+        line: (&Range<usize>, Gates),
         end: usize,
         mut at: usize,
         found: &mut Vec<RuleMatch>,
     ) -> (u64, u64) {
-        let (line, verdicts) = line;
+        let (line, (verdicts, caches)) = line;
         let rule = &self.rules.rules[index as usize];
         let (mut items, mut dropped) = (0, 0);
         let Some(item) = &rule.list_item else {
@@ -403,7 +448,7 @@ impl Detector {
                 match_start: at + secret.start(),
                 match_end: at + secret.end(),
             };
-            if self.passes_gates(rule, text, line, &finding, verdicts) {
+            if self.passes_gates(index, text, line, &finding, (&mut *verdicts, &mut *caches)) {
                 found.push(finding);
             } else {
                 dropped += 1;
@@ -414,12 +459,13 @@ impl Detector {
 
     fn passes_gates(
         &self,
-        rule: &Rule,
+        index: u32,
         text: &[u8],
         line: &Range<usize>,
         f: &RuleMatch,
-        verdicts: &mut LineVerdicts,
+        (verdicts, caches): Gates,
     ) -> bool {
+        let rule = &self.rules.rules[index as usize];
         let secret = &text[f.start..f.end];
         if is_placeholder(secret) {
             return false;
@@ -438,12 +484,11 @@ impl Detector {
             matched: &text[f.match_start..f.match_end],
             line: &text[line.clone()],
         };
-        !rule
-            .allowlists
-            .iter()
-            .chain(&self.rules.allowlists)
+        let slots = &self.allowlist_caches;
+        !with_cache_slots(&rule.allowlists, slots.of_rule[index as usize])
+            .chain(with_cache_slots(&self.rules.allowlists, slots.global))
             .enumerate()
-            .any(|(slot, al)| allowlisted(al, &targets, slot, verdicts))
+            .any(|(slot, (al, cache))| allowlisted(al, &targets, (slot, verdicts), (cache, caches)))
     }
 }
 
@@ -557,14 +602,47 @@ fn clear_of_markers(f: &mut RuleMatch, markers: &[Range<usize>]) -> bool {
     f.start < f.end
 }
 
+/// What the gates need besides the finding: the line's allowlist verdicts and the scratch's
+/// caches (for the allowlist regexes).
+type Gates<'a> = (&'a mut LineVerdicts, &'a mut caches::RuleCaches);
+
 struct Targets<'a> {
     secret: &'a [u8],
     matched: &'a [u8],
     line: &'a [u8],
 }
 
-fn allowlisted(al: &Allowlist, t: &Targets, slot: usize, verdicts: &mut LineVerdicts) -> bool {
-    let matches = |target: &[u8]| al.regexes().iter().any(|r| r.is_match(target));
+/// Each of `allowlists` with the cache slot of its first regex, the first from `first` on (see
+/// `AllowlistCaches`).
+fn with_cache_slots(
+    allowlists: &[Allowlist],
+    first: u32,
+) -> impl Iterator<Item = (&Allowlist, u32)> + '_ {
+    allowlists.iter().scan(first, |next, al| {
+        let at = *next;
+        *next += al.patterns.len() as u32;
+        Some((al, at))
+    })
+}
+
+/// Whether allowlist `al` drops the finding `t`; `slot` is its place for the line's verdicts,
+/// `first_cache` the cache slot of its first regex among `caches`.
+fn allowlisted(
+    al: &Allowlist,
+    t: &Targets,
+    (slot, verdicts): (usize, &mut LineVerdicts),
+    (first_cache, caches): (u32, &mut caches::RuleCaches),
+) -> bool {
+    let mut matches = |target: &[u8]| {
+        al.regexes().iter().zip(first_cache..).any(|(regex, at)| {
+            let input = Input::new(target).earliest(true);
+            let hit = regex
+                .search_half_with(caches.cache(at, regex), &input)
+                .is_some();
+            caches.measured(at);
+            hit
+        })
+    };
     let regex_hit = (!al.patterns.is_empty()).then(|| match al.regex_target {
         RegexTarget::Secret => matches(t.secret),
         RegexTarget::Match => matches(t.matched),
@@ -843,6 +921,32 @@ mod tests {
         assert!(spans(&d, b"password=changeme1").is_empty());
         assert!(spans(&d, b"password=myDummyPw").is_empty());
         assert_eq!(spans(&d, b"password=hunter22").len(), 1);
+    }
+
+    /// Allowlist regexes (a rule's and the global ones) are searched with the scratch's caches,
+    /// under its budget, after the rules' own: none in `regex`'s hidden per-thread pools.
+    #[test]
+    fn allowlist_regexes_use_the_scratchs_budgeted_caches() {
+        let d = detector(&format!(
+            "[[allowlists]]\nregexes=['''^global''']\n\
+             {PW}[[rules.allowlists]]\nregexes=['''^changeme''', '''^letmein''']\n"
+        ));
+        assert_eq!(d.allowlist_caches.of_rule, vec![1]);
+        assert_eq!((d.allowlist_caches.global, d.allowlist_caches.total), (3, 4));
+        let budget = CacheBudget::new(usize::MAX);
+        let mut scratch = d.scratch_with_budget(budget.clone());
+        let mut out = Vec::new();
+        // Found: the rule's regex and all three allowlist regexes ran, each with its cache.
+        d.find(b"password=hunter22", &mut scratch, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(scratch.caches.held(), 4);
+        assert_eq!(budget.in_use(), scratch.cache_bytes());
+        // Dropped by the rule's second allowlist regex, or by the global one.
+        for dropped in [&b"password=letmein1"[..], b"password=globalpw"] {
+            out.clear();
+            d.find(dropped, &mut scratch, &mut out);
+            assert!(out.is_empty());
+        }
     }
 
     #[test]

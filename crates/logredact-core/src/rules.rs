@@ -184,7 +184,7 @@ pub struct Allowlist {
     pub regex_target: RegexTarget,
     /// The regex sources; compiled on first use (see [`Allowlist::regexes`]).
     pub patterns: Vec<String>,
-    compiled: OnceLock<Vec<Regex>>,
+    compiled: OnceLock<Vec<meta::Regex>>,
     /// Lower-cased stopwords; matched case-insensitively against the secret.
     pub stopwords: Vec<Vec<u8>>,
 }
@@ -192,13 +192,15 @@ pub struct Allowlist {
 impl Allowlist {
     /// The compiled regexes. As with [`Rule::regex`], built-in allowlists compile on first use
     /// (compiling all of them was a quarter of start-up) and are checked by the test suite; user
-    /// allowlists are compiled when loaded.
-    pub fn regexes(&self) -> &[Regex] {
+    /// allowlists are compiled when loaded. Meta regexes, as for rules: the detector searches
+    /// them with caches under its budget (`detect::Scratch`), not with `regex`'s hidden
+    /// per-thread pools.
+    pub fn regexes(&self) -> &[meta::Regex] {
         self.compiled.get_or_init(|| {
             // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
             self.patterns
                 .iter()
-                .map(|p| build_regex(p).unwrap_or_else(|e| panic!("allowlist regex: {e}")))
+                .map(|p| build_meta_regex(p).unwrap_or_else(|e| panic!("allowlist regex: {e}")))
                 .collect()
         })
     }
@@ -589,11 +591,15 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
 /// UTF-8 requirement on bytes or empty matches), but as the meta regex underneath, so the
 /// detector can own its caches.
 fn build_rule_regex(pattern: &str) -> Result<meta::Regex, String> {
-    let widened = repeats::widened(
+    build_meta_regex(&repeats::widened(
         pattern,
         repeats::WIDEST_BOUNDED_REPEAT,
         repeats::Widen::CaptureGroups,
-    );
+    ))
+}
+
+/// Compiles `pattern` as written into a meta regex configured as [`build_rule_regex`] says.
+fn build_meta_regex(pattern: &str) -> Result<meta::Regex, String> {
     meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -607,8 +613,8 @@ fn build_rule_regex(pattern: &str) -> Result<meta::Regex, String> {
                 .unicode(false)
                 .utf8(false),
         )
-        .build(&widened)
-        .map_err(|e| meta_error_reason(&widened, &e))
+        .build(pattern)
+        .map_err(|e| meta_error_reason(pattern, &e))
 }
 
 /// [`regex_error_reason`] for a meta regex's build error.
@@ -658,7 +664,7 @@ fn compile_allowlist(spec: AllowlistSpec, compile: Compile) -> Result<Option<All
         let regexes = spec
             .regexes
             .iter()
-            .map(|p| build_regex(p).map_err(|e| format!("bad regex: {e}")))
+            .map(|p| build_meta_regex(p).map_err(|e| format!("bad regex: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
         let _ = compiled.set(regexes);
     }
@@ -762,13 +768,13 @@ mod tests {
         let set = RuleSet::builtin().unwrap();
         for (n, al) in set.allowlists.iter().enumerate() {
             for p in &al.patterns {
-                assert!(build_regex(p).is_ok(), "global allowlist #{n}");
+                assert!(build_meta_regex(p).is_ok(), "global allowlist #{n}");
             }
         }
         for rule in &set.rules {
             assert!(build_rule_regex(&rule.pattern).is_ok(), "{}", rule.id);
             for p in rule.allowlists.iter().flat_map(|al| &al.patterns) {
-                assert!(build_regex(p).is_ok(), "{}: allowlist", rule.id);
+                assert!(build_meta_regex(p).is_ok(), "{}: allowlist", rule.id);
             }
         }
     }

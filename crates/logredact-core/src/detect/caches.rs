@@ -1,5 +1,6 @@
-//! The confirm regexes' search caches — one per rule and [`Scratch`](super::Scratch), created on a
-//! rule's first confirmation — and the one byte budget that all of them share, in all threads.
+//! The confirm regexes' search caches — one per rule and per allowlist regex in each
+//! [`Scratch`](super::Scratch), created on first use — and the one byte budget that all of them
+//! share, in all threads.
 //!
 //! Owns: creating a rule's cache, counting the bytes each holds, reporting a thread's total to the
 //! process-wide [`CacheBudget`], and dropping a thread's least recently used caches while the process is over
@@ -80,7 +81,7 @@ impl CacheBudget {
     }
 }
 
-/// One thread's caches, one slot per rule.
+/// One thread's caches, one slot per rule and per allowlist regex (the detector numbers them).
 pub(super) struct RuleCaches {
     budget: Arc<CacheBudget>,
     /// Boxed: a `Cache` is ~1.4 kB inline, so a slot per rule unboxed took ~0.46 MB per thread
@@ -119,6 +120,21 @@ impl RuleCaches {
         self.uses += 1;
         self.last_used[rule as usize] = self.uses;
         self.caches[rule as usize].get_or_insert_with(|| Box::new(regex.create_cache()))
+    }
+
+    /// Rule `rule`'s cache for `regex`, taken out of its slot (created if there is none), so
+    /// that other slots can be used while it is; give it back with [`RuleCaches::put_back`].
+    pub(super) fn take(&mut self, rule: u32, regex: &Regex) -> Box<Cache> {
+        self.uses += 1;
+        self.last_used[rule as usize] = self.uses;
+        self.caches[rule as usize]
+            .take()
+            .unwrap_or_else(|| Box::new(regex.create_cache()))
+    }
+
+    /// Puts back a cache [`RuleCaches::take`] took (then count it with [`RuleCaches::measured`]).
+    pub(super) fn put_back(&mut self, rule: u32, cache: Box<Cache>) {
+        self.caches[rule as usize] = Some(cache);
     }
 
     /// Counts what rule `rule`'s cache holds after a search; reports mid-batch when the count
@@ -172,6 +188,12 @@ impl RuleCaches {
             self.own -= b;
         }
         self.report();
+    }
+
+    /// How many caches this thread holds.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> usize {
+        self.caches.iter().filter(|c| c.is_some()).count()
     }
 
     /// The bytes this thread's caches hold, as last measured.
