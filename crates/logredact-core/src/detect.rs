@@ -932,7 +932,10 @@ mod tests {
              {PW}[[rules.allowlists]]\nregexes=['''^changeme''', '''^letmein''']\n"
         ));
         assert_eq!(d.allowlist_caches.of_rule, vec![1]);
-        assert_eq!((d.allowlist_caches.global, d.allowlist_caches.total), (3, 4));
+        assert_eq!(
+            (d.allowlist_caches.global, d.allowlist_caches.total),
+            (3, 4)
+        );
         let budget = CacheBudget::new(usize::MAX);
         let mut scratch = d.scratch_with_budget(budget.clone());
         let mut out = Vec::new();
