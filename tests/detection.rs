@@ -93,6 +93,12 @@ const SECRETS: &[(&str, &str, &[&str])] = &[
         "webhook-server-cert",
         &["{\"password\":\""],
     ),
+    // Nor under a key that holds a secret value rather than naming a secret object.
+    (
+        "{\"client_secret\":\"prod-signing-key\"}",
+        "prod-signing-key",
+        &["{\"client_secret\":\""],
+    ),
     (
         "LOG:  statement: ALTER USER app WITH PASSWORD 'Qw3rtyU1op'",
         "Qw3rtyU1op",

@@ -114,8 +114,7 @@ struct AllowlistCaches {
 
 impl AllowlistCaches {
     fn new(rules: &RuleSet) -> Self {
-        let regexes =
-            |als: &[crate::rules::Allowlist]| als.iter().map(|al| al.patterns.len()).sum::<usize>();
+        let regexes = |als: &[Allowlist]| als.iter().map(|al| al.patterns.len()).sum::<usize>();
         let mut next = rules.rules.len();
         let of_rule = rules
             .rules

@@ -235,7 +235,7 @@ fn secret_field(
             if span.is_empty()
                 || is_placeholder(value)
                 || is_placeholder_value(value)
-                || (shape == ExemptShapes::References && is_secret_reference(value))
+                || shape.allows_reference(value)
             {
                 return None;
             }
@@ -383,15 +383,20 @@ fn is_small_count(number: &[u8]) -> bool {
 }
 
 /// Which benign value shapes a secret-named member's key allows. Fail closed: only keys that name
-/// token counts (`tokens`, `max_tokens`) may hold a small number, only keys that name a secret
-/// object (`secret`, `secretName`) a `namespace/name` reference; a password-like key
-/// (`password`, `pin`, `passwd`, …) allows neither, so `{"password":"summer/winter"}` and
-/// `{"password":1234}` stay redacted.
+/// token counts (`tokens`, `max_tokens`) may hold a small number; keys with `secret` in them a
+/// `namespace/name` reference; only keys that name a secret object itself (`secret`,
+/// `secretName`, `secretRef`) a bare object name (`webhook-server-cert`), so
+/// `{"client_secret":"prod-signing-key"}` stays redacted. A password-like key (`password`, `pin`,
+/// `passwd`, …) allows none, so `{"password":"summer/winter"}` and `{"password":1234}` stay
+/// redacted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExemptShapes {
     None,
     Counts,
+    /// `namespace/name` references.
     References,
+    /// References and bare object names.
+    ObjectNames,
 }
 
 impl ExemptShapes {
@@ -402,22 +407,42 @@ impl ExemptShapes {
             ExemptShapes::None
         } else if has(b"token") {
             ExemptShapes::Counts
+        } else if has(b"secret") && names_a_secret_object(&name) {
+            ExemptShapes::ObjectNames
         } else if has(b"secret") {
             ExemptShapes::References
         } else {
             ExemptShapes::None
         }
     }
+
+    /// Whether `value` is a secret's name, not its value, under a key of this kind.
+    fn allows_reference(self, value: &[u8]) -> bool {
+        match self {
+            ExemptShapes::None | ExemptShapes::Counts => false,
+            ExemptShapes::References => is_secret_reference(value),
+            ExemptShapes::ObjectNames => is_secret_reference(value) || is_secret_object_name(value),
+        }
+    }
+}
+
+/// Whether a (lower-cased) key names a Kubernetes secret object rather than a secret value:
+/// `secret`, `secrets`, `secretName`, `secret_name`, `secretRef`, `tlsSecret`, ….
+fn names_a_secret_object(key: &[u8]) -> bool {
+    let key: Vec<u8> = key
+        .iter()
+        .copied()
+        .filter(|&b| b != b'_' && b != b'-')
+        .collect();
+    [&b"secret"[..], b"secrets", b"tlssecret"].contains(&key.as_slice())
+        || key.ends_with(b"secretname")
+        || key.ends_with(b"secretref")
 }
 
 /// A secret's name rather than its value: a Kubernetes-style `namespace/name` reference
-/// (`{"secret":"shop/db"}`), lower-case DNS labels on both sides of one `/`, each with a letter;
-/// or a bare object name that says what it names ([`is_secret_object_name`]). Mixed case, other
-/// punctuation or more segments stay secrets (fail closed).
+/// (`{"secret":"shop/db"}`), lower-case DNS labels on both sides of one `/`, each with a letter.
+/// Mixed case, other punctuation or more segments stay secrets (fail closed).
 fn is_secret_reference(value: &[u8]) -> bool {
-    if is_secret_object_name(value) {
-        return true;
-    }
     let label = |part: &[u8]| {
         (1..=63).contains(&part.len())
             && part.first().is_some_and(|b| b.is_ascii_lowercase())
@@ -501,13 +526,24 @@ mod tests {
         assert!(is_small_count(b"42") && is_small_count(b"4096") && is_small_count(b"1.5"));
         assert!(!is_small_count(b"123456") && !is_small_count(b"12345678901234567890"));
         assert!(is_secret_reference(b"shop/db") && is_secret_reference(b"kube-system/tls-cert"));
+        let object_key = ExemptShapes::for_key(b"secretName");
+        assert_eq!(ExemptShapes::for_key(b"secret"), ExemptShapes::ObjectNames);
+        assert_eq!(
+            ExemptShapes::for_key(b"tls_secret"),
+            ExemptShapes::ObjectNames
+        );
+        for value_key in [&b"client_secret"[..], b"secretAccessKey", b"api-secret"] {
+            assert_eq!(ExemptShapes::for_key(value_key), ExemptShapes::References);
+        }
         for name in [
             &b"webhook-server-cert"[..],
             b"db-credentials",
             b"registry-auth",
             b"tls-key",
         ] {
-            assert!(is_secret_reference(name));
+            assert!(object_key.allows_reference(name));
+            // Under a key that holds a secret value, a name-like value stays a secret.
+            assert!(!ExemptShapes::References.allows_reference(name));
         }
         for secret in [
             &b"correct-horse-battery-staple"[..],
@@ -522,7 +558,7 @@ mod tests {
             b"/db",
             b"hunter2",
         ] {
-            assert!(!is_secret_reference(secret));
+            assert!(!object_key.allows_reference(secret));
         }
     }
 }
