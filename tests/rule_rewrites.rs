@@ -17,10 +17,10 @@ use regex::bytes::{Regex, RegexBuilder};
 /// `secret-assignment` before its key-name alternations were written as tries.
 const SECRET_ASSIGNMENT_BEFORE: &str = r#"(?i)(?:(?:next|page|continuation|sync|resume|cursor|prev|previous|pagination|csrf|xsrf|idempotency|cache|lock|cancellation|correlation|trace|request|public|publishable|aws|secret|commit|git|sha|revision|key)[_.-]?){0,3}(?:secret|token|api[_.-]?key|apikey|access[_.-]?key|secret[_.-]?key|private[_.-]?key|auth[_.-]?key|app[_.-]?key|master[_.-]?key|encryption[_.-]?key|signing[_.-]?key|hmac[_.-]?key|license[_.-]?key|consumer[_.-]?key|service[_.-]?key|account[_.-]?key|admin[_.-]?key|write[_.-]?key|ingest(?:ion)?[_.-]?key|credentials?|client[_.-]?secret)s?(?:_?[0-9]{1,3})?(?:(?-i:_[A-Z][A-Z0-9]{0,11}))?(?:\\?["'\x60]|\]){0,2}\s{0,16}(?:=>|::?=|\?=|[!=]==?|=|:|,)\s{0,16}(?:b?"([^"\n]{8,512})"|b?'([^'\n]{8,512})'|(?:\\?["'\x60]){0,2}([A-Za-z0-9_.~+/=!#%^*@:-]{8,512}))"#;
 
-/// Built as the rule's own confirm regex is (`rules::build_rule_regex`): value repeats widened,
+/// Built as the rule's own confirm regex is (`rules::build_rule_regex`): wide repeats widened,
 /// bytes, ASCII classes.
 fn confirm_regex(pattern: &str) -> Regex {
-    let pattern = widened(pattern, WIDEST_BOUNDED_REPEAT, Widen::CaptureGroups);
+    let pattern = widened(pattern, WIDEST_BOUNDED_REPEAT, Widen::ValuesAndLazyGaps);
     RegexBuilder::new(&pattern)
         .unicode(false)
         .size_limit(32 * 1024 * 1024)

@@ -122,16 +122,19 @@ fn no_builtin_rule_is_pathologically_slow_on_adversarial_input() {
 
 /// A slow rule as an author could write it: `docker-login-password` as it was (a character gap
 /// between the command and its `-p`), with the gap widened to 16000 bytes so that long command
-/// lines still match. A bounded character gap keeps one regex thread alive per keyword hit for
-/// the whole gap (an unbounded `[^\n]*` would merge them into one); on the 1 MB line, with a hit
-/// every ~40 bytes, ~400 are alive at once and almost every byte leaves a new set of them, so
-/// the regex crate's lazy DFA cannot reuse its states and runs at thread-simulation speed.
-/// Measured ~1800x slower than its reference at ~0.2 MB/s, both over 20x past the thresholds
-/// (the same rule with its 200-byte gap: ~60x at ~6 MB/s, which is why the built-in changed).
+/// lines still match, as one alternative beside a `--registry-password` flag (a wide gap on every
+/// match's path is widened to `[^\n]*` by the confirm regex; one inside an alternative is kept
+/// bounded, see `rules::repeats::Widen`). A bounded character gap keeps one regex thread alive
+/// per keyword hit for the whole gap (an unbounded `[^\n]*` would merge them into one); on the
+/// 1 MB line, with a hit every ~40 bytes, ~400 are alive at once and almost every byte leaves a
+/// new set of them, so the regex crate's lazy DFA cannot reuse its states and runs at
+/// thread-simulation speed. Measured ~3000x slower than its reference at ~0.1 MB/s, both over
+/// 20x past the thresholds (the same rule with its 200-byte gap: ~60x at ~6 MB/s, which is why
+/// the built-in changed).
 const SLOW_RULE: &str = r#"
 [[rules]]
 id = "docker-login-password-wide-gap"
-regex = '''(?i)(?:docker|podman|buildah|skopeo|helm registry|nerdctl|crane) login\b[^\n]{0,16000}\s(?:-p|--password)(?:\s{1,3}|=)["']?([^\s"']{1,256})'''
+regex = '''(?i)(?:(?:docker|podman|buildah|skopeo|helm registry|nerdctl|crane) login\b[^\n]{0,16000}\s(?:-p|--password)|--registry-password)(?:\s{1,3}|=)["']?([^\s"']{1,256})'''
 keywords = ["docker login", "podman login", "buildah login", "skopeo login", "registry login", "nerdctl login", "crane login"]
 examples = [
   'docker login -u shopci -p l_#Oz.Zo30!z(gqmd1-p registry.shop.test',

@@ -594,7 +594,7 @@ fn build_rule_regex(pattern: &str) -> Result<meta::Regex, String> {
     build_meta_regex(&repeats::widened(
         pattern,
         repeats::WIDEST_BOUNDED_REPEAT,
-        repeats::Widen::CaptureGroups,
+        repeats::Widen::ValuesAndLazyGaps,
     ))
 }
 
