@@ -192,6 +192,10 @@ impl Matcher for KeywordMatcher {
     fn keyword_index(&self) -> Option<Arc<KeywordIndex>> {
         Some(Arc::clone(&self.index))
     }
+
+    fn reports_every_keyword(&self) -> bool {
+        true
+    }
 }
 
 /// Candidates for rules that name no keyword: one at the start of each line that `detect`

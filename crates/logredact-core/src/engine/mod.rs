@@ -82,6 +82,13 @@ pub trait Matcher: Send + Sync {
     fn keyword_index(&self) -> Option<std::sync::Arc<KeywordIndex>> {
         None
     }
+
+    /// Whether [`Matcher::candidates`] reports a candidate at every occurrence of every rule's
+    /// keywords (the keyword engine does; Hyperscan reports regex matches, not keyword hits): then
+    /// a line without a candidate holds no keyword, and the detector need not look again.
+    fn reports_every_keyword(&self) -> bool {
+        false
+    }
 }
 
 /// One rule's candidates from a matcher built for a whole rule set, reported as rule 0: tests a

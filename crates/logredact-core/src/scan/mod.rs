@@ -155,7 +155,7 @@ impl Scanner {
         scratch.matches.clear();
         self.detector
             .find(text, &mut scratch.detect, &mut scratch.matches);
-        self.find_triggers(text, &mut scratch.triggers, &mut scratch.unescaped);
+        self.find_triggers(text, scratch);
         if framing == Framing::Lines {
             // Straight to the searches `pem::may_open` would run first (two passes fewer).
             let mut last_line = usize::MAX;
@@ -238,7 +238,14 @@ impl Scanner {
     /// key (`"password":`, at any escape depth), and in JSON-reading formats a backslash (an escape
     /// may hide a secret from the raw pass). SIMD substring searches, so clean lines cost next to
     /// nothing.
-    fn find_triggers(&self, text: &[u8], at: &mut Vec<usize>, unescaped: &mut Vec<u8>) {
+    /// Called right after [`Detector::find`] searched `text` with `scratch.detect`.
+    fn find_triggers(&self, text: &[u8], scratch: &mut ScanScratch) {
+        let ScanScratch {
+            detect,
+            triggers: at,
+            unescaped,
+            ..
+        } = scratch;
         at.clear();
         at.extend(memmem::find_iter(text, b"\":").filter(|&colon| {
             self.names_secret(text, colon) || self.names_a_secret_by_value(text, colon)
@@ -252,7 +259,7 @@ impl Scanner {
                 // One trigger per line, and only where an escape may hide what some rule or key
                 // looks for: most escapes (`\n` in a stack trace) need nothing.
                 let line = line_around(text, b);
-                if self.escapes_may_hide_a_match(&text[line.clone()], unescaped) {
+                if self.escapes_may_hide_a_match(text, line.clone(), detect, unescaped) {
                     at.push(b);
                 }
                 checked_until = line.end + 1;
@@ -267,7 +274,14 @@ impl Scanner {
     /// `\\` may split one (`\"auth\"`): the line is checked with its backslashes dropped. Other
     /// escapes (`\n`, `\t`) decode to control bytes, which no keyword holds: the raw line is
     /// checked as it is, without a copy.
-    fn escapes_may_hide_a_match(&self, line: &[u8], unescaped: &mut Vec<u8>) -> bool {
+    fn escapes_may_hide_a_match(
+        &self,
+        text: &[u8],
+        line_range: Range<usize>,
+        searched: &detect::Scratch,
+        unescaped: &mut Vec<u8>,
+    ) -> bool {
+        let line = &text[line_range.clone()];
         let mut splits_a_word = false;
         for b in memchr_iter(b'\\', line) {
             match line.get(b + 1) {
@@ -277,7 +291,9 @@ impl Scanner {
             }
         }
         if !splits_a_word {
-            return self.detector.may_match_in(line);
+            return self
+                .detector
+                .may_match_in_searched(text, line_range, searched);
         }
         // The runs between backslashes, copied whole (a byte-by-byte filter was ~3 instructions
         // per byte of the realistic corpus).
