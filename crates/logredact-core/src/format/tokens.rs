@@ -72,6 +72,9 @@ pub struct Tokens {
     pub tokens: Vec<Token>,
     /// The objects and arrays, by index.
     pub containers: Vec<Container>,
+    /// [`Tokens::read`]'s stack of open containers, kept so that reading allocates nothing once
+    /// it has grown.
+    stack: Vec<(u32, bool)>,
 }
 
 /// Whether `text` starts (after blanks) like a JSON document: `{` or `[`.
@@ -88,7 +91,8 @@ impl Tokens {
         self.tokens.clear();
         self.containers.clear();
         // Per open container: its index, and for objects whether a key is expected next.
-        let mut stack: Vec<(u32, bool)> = Vec::new();
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
         // The key awaiting its value (after its `:`).
         let mut pending_key: Option<u32> = None;
         let mut i = 0;
@@ -146,6 +150,7 @@ impl Tokens {
                 _ => i += 1,
             }
         }
+        self.stack = stack;
     }
 
     /// The role of a string that just ended at `after`: a key when an object expects one (and

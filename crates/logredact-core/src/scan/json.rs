@@ -44,6 +44,7 @@ impl LineContext<'_> {
         matches: &[RuleMatch],
         tokens: &mut Tokens,
         views: &mut Views,
+        buffers: &mut DecodeBuffers,
         out: &mut Vec<Finding>,
     ) {
         let line = &self.text[self.line.clone()];
@@ -59,16 +60,27 @@ impl LineContext<'_> {
             for m in matches {
                 out.push(rule_finding(self.scanner, m, m.start..m.end, Encoding::Raw));
             }
-            walk(self.scanner, region, tokens, &map, 0, &[], views, out);
+            walk(
+                self.scanner,
+                region,
+                tokens,
+                &map,
+                0,
+                &[],
+                views,
+                buffers,
+                out,
+            );
             if memchr::memchr(b'\\', region).is_some() {
                 // Quotes in text need not pair up (a logged field may hold a lone `"`), so the
                 // strings found above may be the wrong ones: the whole line, unescaped, is one
                 // more view.
-                let (mut decoded, mut local) = (Vec::new(), Vec::new());
-                json::decode(region, &mut decoded, &mut local);
-                if self.scanner.detector.may_match_in(&decoded) {
-                    views.push(&decoded, &map.child(0, &local), 1);
+                let mut level = buffers.take(0);
+                json::decode(region, &mut level.decoded, &mut level.local);
+                if self.scanner.detector.may_match_in(&level.decoded) {
+                    views.push(&level.decoded, &map.child(0, &level.local), 1);
                 }
+                buffers.put_back(0, level);
             }
             return;
         }
@@ -112,7 +124,60 @@ impl LineContext<'_> {
                 }
             }
         }
-        walk(self.scanner, region, tokens, &map, 1, &envelope, views, out);
+        walk(
+            self.scanner,
+            region,
+            tokens,
+            &map,
+            1,
+            &envelope,
+            views,
+            buffers,
+            out,
+        );
+    }
+}
+
+/// The deepest level whose buffers [`DecodeBuffers`] keeps.
+const KEPT_DEPTH: u8 = 2;
+/// The longest decoded string whose buffers [`DecodeBuffers`] keeps.
+const KEPT_BYTES: usize = crate::engine::WHOLE_LINE_LIMIT;
+
+/// Buffers for the strings a line's walk decodes, one set per depth of JSON-in-a-string, kept
+/// from line to line: decoding a batch's strings allocates nothing once they have grown (new
+/// buffers per line and per embedded document were ~3 % of the realistic corpus's time in
+/// `malloc`/`free`).
+#[derive(Default)]
+pub(super) struct DecodeBuffers {
+    levels: Vec<Level>,
+}
+
+/// The buffers of one depth: a decoded string, its decoding map, the tokens of JSON inside it.
+#[derive(Default)]
+struct Level {
+    decoded: Vec<u8>,
+    local: Vec<usize>,
+    tokens: Tokens,
+}
+
+impl DecodeBuffers {
+    /// The buffers of `depth`, taken out so that deeper walks can take theirs.
+    fn take(&mut self, depth: u8) -> Level {
+        let depth = usize::from(depth);
+        if self.levels.len() <= depth {
+            self.levels.resize_with(depth + 1, Level::default);
+        }
+        std::mem::take(&mut self.levels[depth])
+    }
+
+    /// Gives back what [`DecodeBuffers::take`] took; keeps it only when it is a depth that
+    /// ordinary lines use (a Docker `log` string and the strings of the JSON inside it) and not
+    /// grown past an ordinary line, so that a long or deeply nested line does not leave its
+    /// buffers behind (a decoding map is 8 bytes per decoded byte).
+    fn put_back(&mut self, depth: u8, level: Level) {
+        if depth <= KEPT_DEPTH && level.decoded.capacity() <= KEPT_BYTES {
+            self.levels[usize::from(depth)] = level;
+        }
     }
 }
 
@@ -128,13 +193,19 @@ fn walk(
     depth: u8,
     skip: &[usize],
     views: &mut Views,
+    buffers: &mut DecodeBuffers,
     out: &mut Vec<Finding>,
 ) {
     if tokens.tokens.is_empty() {
         return;
     }
     let secret_containers = secret_containers(scanner, text, tokens);
-    let (mut decoded, mut local) = (Vec::new(), Vec::new());
+    let mut level = buffers.take(depth);
+    let Level {
+        decoded,
+        local,
+        tokens: inner,
+    } = &mut level;
     for (i, t) in tokens.tokens.iter().enumerate() {
         if t.role == Role::Key || skip.contains(&i) {
             continue;
@@ -145,7 +216,7 @@ fn walk(
                 _ => Cow::Borrowed(&b""[..]),
             };
             let shape = ExemptShapes::for_key(&name);
-            if let Some(f) = secret_field(text, t, map, depth, (&mut decoded, &mut local), shape) {
+            if let Some(f) = secret_field(text, t, map, depth, (decoded, local), shape) {
                 out.push(f);
                 continue;
             }
@@ -166,36 +237,34 @@ fn walk(
             }
             continue;
         }
-        json::decode(&text[t.content.clone()], &mut decoded, &mut local);
-        let searched = scanner.detector.may_match_in(&decoded);
+        json::decode(&text[t.content.clone()], decoded, local);
+        let searched = scanner.detector.may_match_in(decoded);
         // JSON inside the string (a Docker `log` holding a JSON line, `msg="{\"auth\": …}"`):
         // its members count as any others.
-        let holds_json =
-            depth < MAX_EMBED_DEPTH && memchr::memmem::find(&decoded, b"\":").is_some();
+        let holds_json = depth < MAX_EMBED_DEPTH && memchr::memmem::find(decoded, b"\":").is_some();
         if !searched && !holds_json {
             continue;
         }
-        let child = map.child(t.content.start, &local);
+        let child = map.child(t.content.start, local);
         if searched {
-            views.push(&decoded, &child, depth + 1);
+            views.push(decoded, &child, depth + 1);
         }
         if holds_json {
-            let mut inner = Tokens::default();
-            inner.read(&decoded);
-            let inner_text = std::mem::take(&mut decoded);
+            inner.read(decoded);
             walk(
                 scanner,
-                &inner_text,
-                &inner,
+                decoded,
+                inner,
                 &child,
                 depth + 1,
                 &[],
                 views,
+                buffers,
                 out,
             );
-            decoded = inner_text;
         }
     }
+    buffers.put_back(depth, level);
 }
 
 /// The finding for the value of a secret-named member, unless it is empty or a placeholder.

@@ -54,6 +54,7 @@ pub struct ScanScratch {
     unescaped: Vec<u8>,
     tokens: Tokens,
     views: views::Views,
+    decode_buffers: json::DecodeBuffers,
     view_matches: Vec<RuleMatch>,
     /// The size bound for grouping runtime partial records (see `format::records::Grouping`).
     record_bound: usize,
@@ -129,6 +130,7 @@ impl Scanner {
             unescaped: Vec::new(),
             tokens: Tokens::default(),
             views: views::Views::default(),
+            decode_buffers: json::DecodeBuffers::default(),
             view_matches: Vec::new(),
             record_bound: usize::MAX,
         }
@@ -177,6 +179,7 @@ impl Scanner {
             triggers,
             tokens,
             views,
+            decode_buffers,
             ..
         } = scratch;
         let (mut next_match, mut next_trigger) = (0, 0);
@@ -204,6 +207,7 @@ impl Scanner {
                 &matches[first..next_match],
                 tokens,
                 views,
+                decode_buffers,
                 &mut scanned.findings,
             );
         }
