@@ -1,6 +1,6 @@
 //! The relay's only contact with the redaction library: [`redact_string`] for one string value
-//! and [`redact_record`], which walks a record. The lead re-points [`redact_string`] when the
-//! scanner refactoring lands; nothing else in `relay` may call `filter`, `format` or `redact`.
+//! and [`redact_entries`], which walks the records of an entry stream; nothing else in `relay`
+//! may call `filter`, `format` or `redact`.
 //!
 //! Owns: which values of a record are redacted and how (every string value, at any depth; a
 //! value under a secret-named key is replaced whole). Must never: rewrite a key, a number, a

@@ -319,7 +319,7 @@ impl std::fmt::Display for HandshakeError {
     }
 }
 
-/// Server side: the handshake with a sender, bounded by [`HANDSHAKE_TIMEOUT`]. The error is a
+/// Server side: the handshake with a sender, bounded by `HANDSHAKE_TIMEOUT`. The error is a
 /// reason for the log (no content; the caller adds the peer).
 pub fn accept<S: Socket>(
     config: &Arc<ServerConfig>,

@@ -30,7 +30,7 @@ mod caches;
 mod profile;
 
 /// One rule match confirmed through the gates: byte offsets into the searched text. Never holds
-/// the secret itself. (`scan` turns these into [`crate::finding::RuleMatch`]s in raw coordinates.)
+/// the secret itself. (`scan` turns these into [`crate::finding::Finding`]s in raw coordinates.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleMatch {
     /// Index into `RuleSet::rules`.

@@ -5,7 +5,7 @@
 //!
 //! The data path, bottom to top: [`finding`] (what a finding is) ← [`rules`] (what is searched
 //! for, built-ins embedded) ← [`engine`] (candidates) ← [`detect`] (exact spans and gates) ←
-//! [`format`] (where the strings of a line are) ← [`scan`] (one list of findings per batch) ←
+//! [`format`](mod@format) (where the strings of a line are) ← [`scan`] (one list of findings per batch) ←
 //! [`redact`] (the only writer of replacements) ← [`filter`] (scan, then redact, per batch) ←
 //! [`stream`] (reading, framing, writing) and [`RedactingWriter`] (any [`std::io::Write`]).
 //!

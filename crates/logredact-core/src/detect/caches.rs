@@ -75,7 +75,7 @@ impl CacheBudget {
         self.limit
     }
 
-    /// The bytes its holders last reported (each holder's count is at most [`REPORT_STEP`] newer).
+    /// The bytes its holders last reported (each holder's count is at most `REPORT_STEP` newer).
     pub fn in_use(&self) -> usize {
         self.total.load(Ordering::Relaxed)
     }

@@ -5,7 +5,7 @@
 
 /// Key names (normalised: ASCII lower case, `-` and `.` read as `_`) whose string values are
 /// secrets whatever they look like. A key matches when it equals a name or ends with `_<name>`
-/// (`db_password`, `github_token`), and for the names in [`SUFFIX_ONLY`] also when it simply ends
+/// (`db_password`, `github_token`), and for the names in `SUFFIX_ONLY` also when it simply ends
 /// with it (`dbpassword`).
 pub const SECRET_KEY_NAMES: &[&str] = &[
     "password",

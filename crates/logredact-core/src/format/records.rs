@@ -168,7 +168,7 @@ pub fn settled_end(text: &[u8], format: Format, bound: usize) -> usize {
 /// A cheap test: `false` only when `text` surely holds no partial record. Line by line, so that
 /// one line's content never decides how another is read: a CRI line is looked at only when it
 /// starts with a digit, a Docker record only where its `log` string ends (see
-/// [`surely_not_a_docker_partial`]); what these cannot settle is parsed whole.
+/// `surely_not_a_docker_partial`); what these cannot settle is parsed whole.
 pub fn may_hold_partials(text: &[u8], format: Format) -> bool {
     let (cri, docker) = (
         matches!(format, Format::Auto | Format::Cri),

@@ -59,7 +59,7 @@ pub enum KeyError {
         /// The shape that makes it weak.
         why: &'static str,
     },
-    /// Not a regular file of at most [`MAX_KEY_FILE_BYTES`].
+    /// Not a regular file of at most `MAX_KEY_FILE_BYTES`.
     NotAKeyFile {
         /// Where the key came from.
         origin: String,
@@ -149,20 +149,20 @@ impl HashKey {
         })
     }
 
-    /// Reads the key from `path` (see [`read_key`]).
+    /// Reads the key from `path` (see `read_key`).
     pub fn from_file(path: &Path, access: KeyFileAccess) -> Result<HashKey, KeyError> {
         let origin = KeyOrigin::File(path, access);
         HashKey::from_bytes(&read_key(origin)?, &origin.name())
     }
 
-    /// Reads the key from environment variable `var` and scrubs it (see [`read_key`]).
+    /// Reads the key from environment variable `var` and scrubs it (see `read_key`).
     pub fn from_env(var: &str) -> Result<HashKey, KeyError> {
         let origin = KeyOrigin::Env(var);
         HashKey::from_bytes(&read_key(origin)?, &origin.name())
     }
 
     /// The raw key bytes from a file or an environment variable, checked as for the filter:
-    /// the one loader `lint` uses too (see [`read_key`]). `file` wins when both are given.
+    /// the one loader `lint` uses too (see `read_key`). `file` wins when both are given.
     pub fn read_user_key(
         file: Option<&Path>,
         env: Option<&str>,
@@ -175,7 +175,7 @@ impl HashKey {
         }
     }
 
-    /// Environment variables that held a key: a `run` child must not get them (see [`read_key`]).
+    /// Environment variables that held a key: a `run` child must not get them (see `read_key`).
     pub fn must_not_inherit() -> Vec<std::ffi::OsString> {
         SCRUBBED.lock().map(|v| v.clone()).unwrap_or_default()
     }

@@ -227,7 +227,7 @@ pub enum Cut {
 
 /// The batching policy shared by every reader of the data path (the filter's stream, the
 /// parallel reader, `lint`), over a framer whose limit is [`line_bound`]: whole lines up to the
-/// last one that settles every group of partial records (see [`lines_end`]), else a window of an
+/// last one that settles every group of partial records (see `lines_end`), else a window of an
 /// over-long line, else wait for more.
 pub fn next_cut(framer: &LineFramer, format: Format) -> Cut {
     let end = lines_end(framer.data(), framer.complete(), framer.limit(), format);
