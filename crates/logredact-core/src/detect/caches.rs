@@ -115,26 +115,31 @@ impl RuleCaches {
         }
     }
 
-    /// Rule `rule`'s cache for `regex` (its regex), created on first use.
-    pub(super) fn cache(&mut self, rule: u32, regex: &Regex) -> &mut Cache {
-        self.uses += 1;
-        self.last_used[rule as usize] = self.uses;
-        self.caches[rule as usize].get_or_insert_with(|| Box::new(regex.create_cache()))
+    /// Slot `slot`'s cache for `regex` (the regex of that rule or allowlist entry), created on
+    /// first use.
+    pub(super) fn cache(&mut self, slot: u32, regex: &Regex) -> &mut Cache {
+        self.used(slot);
+        self.caches[slot as usize].get_or_insert_with(|| Box::new(regex.create_cache()))
     }
 
-    /// Rule `rule`'s cache for `regex`, taken out of its slot (created if there is none), so
+    /// Slot `slot`'s cache for `regex`, taken out of its slot (created if there is none), so
     /// that other slots can be used while it is; give it back with [`RuleCaches::put_back`].
-    pub(super) fn take(&mut self, rule: u32, regex: &Regex) -> Box<Cache> {
-        self.uses += 1;
-        self.last_used[rule as usize] = self.uses;
-        self.caches[rule as usize]
+    pub(super) fn take(&mut self, slot: u32, regex: &Regex) -> Box<Cache> {
+        self.used(slot);
+        self.caches[slot as usize]
             .take()
             .unwrap_or_else(|| Box::new(regex.create_cache()))
     }
 
+    /// Marks slot `slot` as the most recently used (what [`RuleCaches::settle`] drops last).
+    fn used(&mut self, slot: u32) {
+        self.uses += 1;
+        self.last_used[slot as usize] = self.uses;
+    }
+
     /// Puts back a cache [`RuleCaches::take`] took (then count it with [`RuleCaches::measured`]).
-    pub(super) fn put_back(&mut self, rule: u32, cache: Box<Cache>) {
-        self.caches[rule as usize] = Some(cache);
+    pub(super) fn put_back(&mut self, slot: u32, cache: Box<Cache>) {
+        self.caches[slot as usize] = Some(cache);
     }
 
     /// Counts what rule `rule`'s cache holds after a search; reports mid-batch when the count
