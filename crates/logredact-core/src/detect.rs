@@ -166,19 +166,25 @@ impl Detector {
     }
 
     /// [`Detector::may_match_in`] for `line` of the text that the last [`Detector::find`] with
-    /// `scratch` searched: when the engine reports every keyword occurrence, a line with no
-    /// candidate holds no keyword, so the answer costs a binary search instead of a pass over
-    /// the line (on Docker json-file lines, whose `\n` escapes call for this check, that pass
-    /// was ~4 % of the pure-Rust engine's instructions on the realistic corpus).
+    /// `scratch` searched. A line with a candidate may match (whatever the engine: saying yes is
+    /// always safe). When the engine reports every keyword occurrence, a line with no candidate
+    /// holds no keyword, so the answer costs a binary search instead of a pass over the line (on
+    /// Docker json-file lines, whose `\n` escapes call for this check, that pass was ~4 % of the
+    /// pure-Rust engine's instructions on the realistic corpus).
     pub fn may_match_in_searched(
         &self,
         text: &[u8],
         line: Range<usize>,
         scratch: &Scratch,
     ) -> bool {
-        if !self.matcher.reports_every_keyword() {
-            return self.may_match_in(&text[line]);
+        if self.has_candidate_in(line.clone(), scratch) {
+            return true;
         }
+        !self.matcher.reports_every_keyword() && self.may_match_in(&text[line])
+    }
+
+    /// Whether the last [`Detector::find`] with `scratch` had a candidate in `line` of its text.
+    pub fn has_candidate_in(&self, line: Range<usize>, scratch: &Scratch) -> bool {
         let candidates = &scratch.candidates;
         let first = candidates.partition_point(|c| c.at < line.start);
         candidates.get(first).is_some_and(|c| c.at < line.end)
