@@ -13,6 +13,7 @@
 //! whole escapes, and its [`Encoding`] says how those bytes encode it.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Marker id of a value replaced because its key names a secret.
 pub const SECRET_FIELD_ID: &str = "secret-field";
@@ -317,8 +318,12 @@ impl MarkerGrammar {
 
     /// Appends the spans of the markers in `text`, in order, not overlapping.
     pub fn find_all(&self, text: &[u8], out: &mut Vec<Range<usize>>) {
+        // Searched in every line with a candidate: one searcher for all (`memmem::find` builds
+        // one per call).
+        static OPEN: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+        let open_finder = OPEN.get_or_init(|| memchr::memmem::Finder::new(MARKER_OPEN));
         let mut from = 0;
-        while let Some(at) = memchr::memmem::find(&text[from..], MARKER_OPEN) {
+        while let Some(at) = open_finder.find(&text[from..]) {
             let open = from + at;
             match self.marker_at(text, open) {
                 Some(end) => {

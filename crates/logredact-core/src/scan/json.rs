@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use super::views::{encoding, Map, Views};
 use super::{finding, message_start, reads_as_json, rule_finding, Framing, Scanner};
@@ -241,7 +242,7 @@ fn walk(
         let searched = scanner.detector.may_match_in(decoded);
         // JSON inside the string (a Docker `log` holding a JSON line, `msg="{\"auth\": …}"`):
         // its members count as any others.
-        let holds_json = depth < MAX_EMBED_DEPTH && memchr::memmem::find(decoded, b"\":").is_some();
+        let holds_json = depth < MAX_EMBED_DEPTH && holds_a_member(decoded);
         if !searched && !holds_json {
             continue;
         }
@@ -268,6 +269,16 @@ fn walk(
 }
 
 /// The finding for the value of a secret-named member, unless it is empty or a placeholder.
+/// Whether `decoded` holds a JSON member's `":` (JSON embedded in a string). One searcher for
+/// every decoded string: `memmem::find` builds one per call.
+fn holds_a_member(decoded: &[u8]) -> bool {
+    static MEMBER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    MEMBER
+        .get_or_init(|| memchr::memmem::Finder::new(b"\":"))
+        .find(decoded)
+        .is_some()
+}
+
 fn secret_field(
     text: &[u8],
     t: &Token,
