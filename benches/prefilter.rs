@@ -1,8 +1,13 @@
-//! The candidate stage alone (`Matcher::candidates`) over generated corpora, with the built-in
-//! rules: what the keyword prefilter costs before any regex runs. `cargo bench --bench prefilter`
+//! The candidate stage alone (`Matcher::candidates`) over generated corpora (clean, typical and
+//! the realistic container logs of issue 13), with the built-in rules: what the keyword prefilter
+//! costs before any regex runs. `cargo bench --bench prefilter`
 
 #[path = "support/corpus.rs"]
 mod corpus;
+// Both corpora load `support/random_text.rs` as their own private module.
+#[allow(clippy::duplicate_mod)]
+#[path = "support/realistic/mod.rs"]
+mod realistic;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logredact::engine::{self, EngineChoice};
@@ -13,16 +18,22 @@ fn bench(c: &mut Criterion) {
     let matcher = engine::build(&rules, EngineChoice::Regex).expect("engine builds");
     let mut group = c.benchmark_group("prefilter-regex-engine");
     group.sample_size(10);
-    for (name, kind) in [
-        ("clean", corpus::Kind::Clean),
+    let corpora = [
+        ("clean", corpus::generate(corpus::Kind::Clean, 8_000_000, 7)),
         (
             "typical",
-            corpus::Kind::Typical {
-                secret_permille: 10,
-            },
+            corpus::generate(
+                corpus::Kind::Typical {
+                    secret_permille: 10,
+                },
+                8_000_000,
+                7,
+            ),
         ),
-    ] {
-        let data = corpus::generate(kind, 8_000_000, 7);
+        // Context words at the rates of real container logs (issue 13).
+        ("realistic", realistic::generate(8_000_000, 42).0),
+    ];
+    for (name, data) in corpora {
         group.throughput(Throughput::Bytes(data.len() as u64));
         let mut out = Vec::new();
         group.bench_function(name, |b| {
