@@ -586,6 +586,29 @@ fn a_hiding_escape_after_an_ordinary_one_still_triggers_the_structured_look() {
     }
 }
 
+/// An escape JSON does not have (`\s`, `\w`) is read as its letter by a lenient reader, as by our
+/// own decoding, so it may hide a keyword whole (`pa\ssword=…`): it used to count as a control
+/// escape, the raw line held no keyword, and the secret passed in clear.
+#[test]
+fn an_escape_json_does_not_have_still_triggers_the_structured_look() {
+    for (engine, filter) in filters() {
+        for (i, line) in [
+            r#"{"msg":"user login ok pa\ssword=Xk8sPq2mVn7Lw4Rt9Zb\n"}"#,
+            r#"{"level":"info","msg":"retry\n\tcalled with to\ken=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0"}"#,
+            r#"{"log":"cfg client_s\ecret=q2Xl3kL9vJr8mN7pQ4sT5uV6wX1yZ0\n","stream":"stdout","time":"2024-01-01T00:00:00Z"}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = redact(filter, line);
+            assert!(
+                !out.contains("Xk8sPq2mVn7Lw4Rt9Zb") && !out.contains("q2Xl3kL9vJr8"),
+                "{engine:?}: case #{i} leaked"
+            );
+        }
+    }
+}
+
 /// A secret right after a control escape (`\n`, `\t`) has no word boundary in the raw line
 /// (`\nAKIA…` reads `nAKIA…`), so only the decoded view finds it. Such lines hold no `\"`/`\u`
 /// escape: the structured look is called for by a keyword in the raw line, which the pure-Rust

@@ -273,11 +273,12 @@ impl Scanner {
         at.dedup();
     }
 
-    /// Whether the escapes of a JSON-reading `line` may hide what some rule looks for. A `\u` or
-    /// `\/` escape may hide a keyword whole (`\u0074kn_…`, `https:\/\/…`): always. A `\"` or
-    /// `\\` may split one (`\"auth\"`): the line is checked with its backslashes dropped. Other
-    /// escapes (`\n`, `\t`) decode to control bytes, which no keyword holds: the raw line is
-    /// checked as it is, without a copy.
+    /// Whether the escapes of a JSON-reading `line` may hide what some rule looks for. A `\"` or
+    /// `\\` may split a keyword (`\"auth\"`): the line is checked with its backslashes dropped.
+    /// `\n`, `\t`, `\r`, `\b` and `\f` decode to control bytes, which no keyword holds: the raw
+    /// line is checked as it is, without a copy. Any other escape may hide a keyword whole:
+    /// always. That is `\u` (`\u0074kn_…`) and `\/` (`https:\/\/…`), and also an escape JSON does
+    /// not have (`pa\ssword`), which a lenient reader, as our own decoding, reads as the letter.
     fn escapes_may_hide_a_match(
         &self,
         text: &[u8],
@@ -289,9 +290,9 @@ impl Scanner {
         let mut splits_a_word = false;
         for b in memchr_iter(b'\\', line) {
             match line.get(b + 1) {
-                Some(b'u' | b'/') => return true,
                 Some(b'"' | b'\\') => splits_a_word = true,
-                _ => {}
+                Some(b'n' | b't' | b'r' | b'b' | b'f') | None => {}
+                Some(_) => return true,
             }
         }
         if !splits_a_word {
