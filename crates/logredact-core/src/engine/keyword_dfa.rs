@@ -28,6 +28,9 @@ const MATCH: u32 = 1 << 31;
 const LANES: usize = 4;
 /// Haystacks at least this long are searched in lanes; shorter ones are not worth the setup.
 const LANES_FROM: usize = 4096;
+/// [`KeywordDfa::occurs_in`] searches a haystack at least this long in lanes (it needs no
+/// newlines to split at, and keeps no order).
+const OCCURS_LANES_FROM: usize = 256;
 /// No trie edge (only while building).
 const NONE: u32 = u32::MAX;
 
@@ -47,6 +50,8 @@ pub struct KeywordDfa {
     lens: Vec<usize>,
     /// Some keyword is empty: it occurs everywhere.
     has_empty: bool,
+    /// The longest keyword's length in bytes.
+    longest: usize,
 }
 
 /// The automaton's table would take more than [`MAX_TABLE_BYTES`] (or its state offsets more
@@ -151,6 +156,7 @@ impl KeywordDfa {
             ends_here,
             lens: keywords.iter().map(|k| k.as_ref().len()).collect(),
             has_empty: keywords.iter().any(|k| k.as_ref().is_empty()),
+            longest: keywords.iter().map(|k| k.as_ref().len()).max().unwrap_or(0),
         })
     }
 
@@ -292,8 +298,30 @@ impl KeywordDfa {
     }
 
     /// Whether some keyword occurs in `hay`.
+    ///
+    /// A `hay` of [`OCCURS_LANES_FROM`] bytes or more (a line, a decoded string) is searched in
+    /// [`LANES`] lanes at once, over parts that need no newline to start at: each part but the
+    /// first starts, from the start state, a keyword's length less one before its share, so
+    /// every occurrence lies whole in the part where it ends, and a hit in any part is one.
     pub fn occurs_in(&self, hay: &[u8]) -> bool {
-        self.has_empty || self.next_match(hay, 0, 0).is_some()
+        if self.has_empty {
+            return true;
+        }
+        if hay.len() < OCCURS_LANES_FROM {
+            return self.next_match(hay, 0, 0).is_some();
+        }
+        let share = hay.len() / LANES;
+        let lead = self.longest.saturating_sub(1);
+        let lanes: [(usize, u32); LANES] =
+            std::array::from_fn(|l| ((l * share).saturating_sub(lead), 0));
+        let mut ends: [usize; LANES] = std::array::from_fn(|l| (l + 1) * share);
+        ends[LANES - 1] = hay.len();
+        let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
+        hits.contains(&true)
+            || (0..LANES).any(|l| {
+                let (from, row) = after[l];
+                self.next_match(&hay[..ends[l]], from, row).is_some()
+            })
     }
 }
 
@@ -378,7 +406,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn occurs_in_finds_a_keyword_wherever_it_sits_in_a_long_text() {
+        let keywords = [b"tokenvalue".to_vec(), b"zz".to_vec()];
+        let dfa = KeywordDfa::new(&keywords).unwrap();
+        let clean = vec![b'c'; 4 * OCCURS_LANES_FROM];
+        assert!(!dfa.occurs_in(&clean));
+        // Across every lane boundary too.
+        for at in 0..=clean.len() - keywords[0].len() {
+            let mut hay = clean.clone();
+            hay[at..at + keywords[0].len()].copy_from_slice(b"TokenValue");
+            assert!(dfa.occurs_in(&hay), "missed at {at}");
+        }
+    }
+
     proptest! {
+        /// Long texts (searched in lanes over overlapping parts) hold a keyword exactly when a
+        /// naive search finds one.
+        #[test]
+        fn occurs_in_a_long_text_as_a_naive_search_says(
+            keywords in prop::collection::vec("[abAB]{6,12}", 1..6),
+            hay in "[abcABC]{256,1200}",
+            plant in prop::option::of((0usize..6, 0usize..1200)),
+        ) {
+            let keywords: Vec<Vec<u8>> = keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase().into_bytes())
+                .collect();
+            let mut hay = hay.into_bytes();
+            if let Some((k, at)) = plant {
+                let kw = &keywords[k % keywords.len()];
+                let at = at % (hay.len() - kw.len());
+                hay[at..at + kw.len()].copy_from_slice(kw);
+            }
+            let dfa = KeywordDfa::new(&keywords).unwrap();
+            prop_assert_eq!(dfa.occurs_in(&hay), !naive(&keywords, &hay).is_empty());
+        }
+
         /// Long texts (searched in lanes) find what a naive search finds, in order of where the
         /// occurrences end, around the split too.
         #[test]

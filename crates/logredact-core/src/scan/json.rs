@@ -268,7 +268,6 @@ fn walk(
     buffers.put_back(depth, level);
 }
 
-/// The finding for the value of a secret-named member, unless it is empty or a placeholder.
 /// Whether `decoded` holds a JSON member's `":` (JSON embedded in a string). One searcher for
 /// every decoded string: `memmem::find` builds one per call.
 fn holds_a_member(decoded: &[u8]) -> bool {
@@ -279,6 +278,7 @@ fn holds_a_member(decoded: &[u8]) -> bool {
         .is_some()
 }
 
+/// The finding for the value of a secret-named member, unless it is empty or a placeholder.
 fn secret_field(
     text: &[u8],
     t: &Token,
