@@ -78,7 +78,7 @@ impl KeywordIndex {
     pub fn rules_with_keywords_in(&self, text: &[u8], found: &mut RuleBits) {
         found.clear(self.rule_count);
         let Some(dfa) = &self.automaton else { return };
-        dfa.for_each_occurrence(text, |_, keyword| {
+        dfa.for_each_occurrence_unordered(text, |_, keyword| {
             for &rule in &self.rules_of_keyword[keyword as usize] {
                 found.set(rule);
             }

@@ -26,10 +26,13 @@ const MATCH: u32 = 1 << 31;
 /// How many lanes a long haystack is searched in at once (see
 /// [`KeywordDfa::for_each_occurrence`]).
 const LANES: usize = 4;
+/// Where each lane of a search is: its offset, and the row of the automaton's state there.
+type Lanes = [(usize, u32); LANES];
 /// Haystacks at least this long are searched in lanes; shorter ones are not worth the setup.
 const LANES_FROM: usize = 4096;
-/// [`KeywordDfa::occurs_in`] searches a haystack at least this long in lanes (it needs no
-/// newlines to split at, and keeps no order).
+/// The searches that keep no order ([`KeywordDfa::occurs_in`],
+/// [`KeywordDfa::for_each_occurrence_unordered`]) search a haystack at least this long in lanes:
+/// they need no newline to split at.
 const OCCURS_LANES_FROM: usize = 256;
 /// No trie edge (only while building).
 const NONE: u32 = u32::MAX;
@@ -248,9 +251,9 @@ impl KeywordDfa {
     fn next_match_in_lanes(
         &self,
         hay: &[u8],
-        lanes: [(usize, u32); LANES],
+        lanes: Lanes,
         ends: [usize; LANES],
-    ) -> ([(usize, u32); LANES], [bool; LANES]) {
+    ) -> (Lanes, [bool; LANES]) {
         let (table, classes) = (&self.table[..], &self.classes);
         let n = (0..LANES).map(|l| ends[l] - lanes[l].0).min().unwrap_or(0);
         let bytes: [&[u8]; LANES] = std::array::from_fn(|l| &hay[lanes[l].0..lanes[l].0 + n]);
@@ -297,31 +300,65 @@ impl KeywordDfa {
         None
     }
 
-    /// Whether some keyword occurs in `hay`.
-    ///
-    /// A `hay` of [`OCCURS_LANES_FROM`] bytes or more (a line, a decoded string) is searched in
-    /// [`LANES`] lanes at once, over parts that need no newline to start at: each part but the
-    /// first starts, from the start state, a keyword's length less one before its share, so
-    /// every occurrence lies whole in the part where it ends, and a hit in any part is one.
+    /// Whether some keyword occurs in `hay`. A long `hay` is searched in lanes over overlapping
+    /// parts (see [`KeywordDfa::overlapping_parts`]).
     pub fn occurs_in(&self, hay: &[u8]) -> bool {
         if self.has_empty {
             return true;
         }
-        if hay.len() < OCCURS_LANES_FROM {
+        let Some((lanes, ends)) = self.overlapping_parts(hay) else {
             return self.next_match(hay, 0, 0).is_some();
-        }
-        let share = hay.len() / LANES;
-        let lead = self.longest.saturating_sub(1);
-        let lanes: [(usize, u32); LANES] =
-            std::array::from_fn(|l| ((l * share).saturating_sub(lead), 0));
-        let mut ends: [usize; LANES] = std::array::from_fn(|l| (l + 1) * share);
-        ends[LANES - 1] = hay.len();
+        };
         let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
         hits.contains(&true)
             || (0..LANES).any(|l| {
                 let (from, row) = after[l];
                 self.next_match(&hay[..ends[l]], from, row).is_some()
             })
+    }
+
+    /// Calls `found(start, keyword)` for every occurrence of every non-empty keyword in `hay`,
+    /// in no particular order and some possibly twice: for callers that collect a set. A long
+    /// `hay` is searched in lanes over overlapping parts (see
+    /// [`KeywordDfa::overlapping_parts`]).
+    pub fn for_each_occurrence_unordered(&self, hay: &[u8], mut found: impl FnMut(usize, u32)) {
+        let Some((mut lanes, ends)) = self.overlapping_parts(hay) else {
+            self.each_in_lane(hay, 0, hay.len(), 0, &mut found);
+            return;
+        };
+        loop {
+            let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
+            lanes = after;
+            if !hits.contains(&true) {
+                break; // a lane reached its end
+            }
+            for lane in 0..LANES {
+                if hits[lane] {
+                    self.report(lanes[lane], &mut found);
+                }
+            }
+        }
+        for lane in 0..LANES {
+            let (from, row) = lanes[lane];
+            self.each_in_lane(hay, from, ends[lane], row, &mut found);
+        }
+    }
+
+    /// For searches that keep no order: [`LANES`] lanes (offset and start state) and their ends
+    /// over a `hay` of [`OCCURS_LANES_FROM`] bytes or more (a line, a decoded string), split
+    /// anywhere. Each part but the first starts a keyword's length less one before its share,
+    /// so every occurrence lies whole in the part where it ends (one that ends in that lead
+    /// lies whole in the part before too: it may be found twice). `None`: search in one lane.
+    fn overlapping_parts(&self, hay: &[u8]) -> Option<(Lanes, [usize; LANES])> {
+        if hay.len() < OCCURS_LANES_FROM {
+            return None;
+        }
+        let share = hay.len() / LANES;
+        let lead = self.longest.saturating_sub(1);
+        let lanes = std::array::from_fn(|l| ((l * share).saturating_sub(lead), 0));
+        let mut ends: [usize; LANES] = std::array::from_fn(|l| (l + 1) * share);
+        ends[LANES - 1] = hay.len();
+        Some((lanes, ends))
     }
 }
 
@@ -441,6 +478,25 @@ mod tests {
             }
             let dfa = KeywordDfa::new(&keywords).unwrap();
             prop_assert_eq!(dfa.occurs_in(&hay), !naive(&keywords, &hay).is_empty());
+        }
+
+        /// Long texts searched without order (in lanes over overlapping parts) give every
+        /// occurrence a naive search finds, and no other.
+        #[test]
+        fn unordered_occurrences_in_a_long_text_are_the_naive_ones(
+            keywords in prop::collection::vec("[abAB]{1,8}", 1..8),
+            hay in "[abcABC]{256,1200}",
+        ) {
+            let keywords: Vec<Vec<u8>> = keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase().into_bytes())
+                .collect();
+            let dfa = KeywordDfa::new(&keywords).unwrap();
+            let mut found = Vec::new();
+            dfa.for_each_occurrence_unordered(hay.as_bytes(), |at, k| found.push((at, k)));
+            found.sort_unstable();
+            found.dedup();
+            prop_assert_eq!(found, naive(&keywords, hay.as_bytes()));
         }
 
         /// Long texts (searched in lanes) find what a naive search finds, in order of where the
