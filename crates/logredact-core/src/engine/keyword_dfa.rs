@@ -2,10 +2,11 @@
 //! case-insensitively, in one pass with a table lookup per byte.
 //!
 //! Owns: an Aho-Corasick DFA (trie, failure links, full transitions over byte classes) and its
-//! search loops (one lane, or several lanes of a long text at once). Must never: miss an
-//! occurrence, report a keyword where it does not occur, or report out of order; allocate while
-//! searching, except the lists that hold a long text's later lanes' occurrences until the lanes
-//! before them are reported.
+//! search loops (one lane, or several lanes of a long text at once: parts split after newlines
+//! where the order of occurrences is kept, overlapping parts where it is not). Must never: miss
+//! an occurrence, report a keyword where it does not occur, or break the order a search promises;
+//! allocate while searching, except the lists that hold a long text's later lanes' occurrences
+//! until the lanes before them are reported.
 //!
 //! Why not the `aho-corasick` crate's DFA: its generic search loop (start-state and prefilter
 //! checks per byte, and a restart after every leftmost match to see overlapping ones) cost ~16
