@@ -288,12 +288,17 @@ impl Scanner {
     ) -> bool {
         let line = &text[line_range.clone()];
         let mut splits_a_word = false;
-        for b in memchr_iter(b'\\', line) {
+        // Escape by escape: the byte after a backslash is its escape's, so the second backslash
+        // of `\\` starts none (`C:\\Users` holds no `\U`).
+        let mut at = 0;
+        while let Some(p) = memchr(b'\\', &line[at..]) {
+            let b = at + p;
             match line.get(b + 1) {
                 Some(b'"' | b'\\') => splits_a_word = true,
                 Some(b'n' | b't' | b'r' | b'b' | b'f') | None => {}
                 Some(_) => return true,
             }
+            at = (b + 2).min(line.len());
         }
         if !splits_a_word {
             return self
@@ -466,5 +471,49 @@ fn rule_finding(
         end: span.end,
         encoding,
         precedence: scanner.detector.precedence(m.rule),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{self, EngineChoice};
+    use crate::rules::RuleSet;
+
+    fn scanner() -> Scanner {
+        let rules = RuleSet::builtin().expect("built-in rules load");
+        let matcher = engine::build(&rules, EngineChoice::Regex).expect("engine builds");
+        Scanner::new(
+            Detector::new(rules, matcher),
+            Format::Auto,
+            SecretKeys::new(&[]),
+        )
+    }
+
+    #[test]
+    fn the_escape_trigger_reads_a_line_escape_by_escape() {
+        let scanner = scanner();
+        let mut scratch = scanner.scratch();
+        for (line, may_hide) in [
+            // Escaped backslashes and a control escape: nothing hidden.
+            (r#"{"dir":"C:\\Windows\\Temp","n":"a\nb"}"#, false),
+            // An escape JSON does not have, a `\u`, a `\/`: read as letters, they may hide one.
+            (r#"{"msg":"pa\ssword=Xk8sPq2mVn7Lw4Rt9Zb"}"#, true),
+            (r#"{"dir":"C:\\Windows pa\ssword"}"#, true),
+            (r#"{"msg":"a \u0074oken"}"#, true),
+            (r#"{"url":"https:\/\/example.test"}"#, true),
+        ] {
+            let text = line.as_bytes();
+            scanner
+                .detector
+                .find(text, &mut scratch.detect, &mut scratch.matches);
+            let got = scanner.escapes_may_hide_a_match(
+                text,
+                0..text.len(),
+                &scratch.detect,
+                &mut scratch.unescaped,
+            );
+            assert_eq!(got, may_hide, "{line}");
+        }
     }
 }
