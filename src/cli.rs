@@ -177,7 +177,8 @@ pub struct FilterArgs {
     pub stats_format: Option<StatsFormat>,
     #[command(flatten)]
     pub redact: RedactArgs,
-    /// Scanning threads (0 = one per core, at most 4; at most 64). Output is identical for any number.
+    /// Scanning threads (0 = one per core, at most 4; at most 64, and never more than the cores
+    /// available). Output is identical for any number.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// Line format: `auto` decides per line (JSON object, CRI record, or text); `json` makes
@@ -398,12 +399,20 @@ fn parse_threads(value: &str) -> Result<usize, String> {
     }
 }
 
-/// The number of scanning threads for `--threads N` (0: one per core, at most 4 — beyond that
-/// the single reader and writer are the limit).
+/// The number of scanning threads for `--threads N`: N, but never more than the cores this
+/// process may run on (`available_parallelism`: the CPU affinity mask and the cgroup quota of a
+/// container's CPU limit); 0 is one per core, at most 4 (beyond that the single reader and
+/// writer are the limit).
+///
+/// Why the cap (GNU `sort --parallel` has the same): threads beyond the cores only wait for one,
+/// and each holds its own batch buffers and regex caches, which then share one budget by
+/// dropping each other's states. Same run, 2 cores, 50 MB realistic corpus: `--threads 16` took
+/// 2.68 s of CPU and 110 MiB peak RSS, `--threads 2` 1.19 s and 43 MiB, for the same output.
 fn scan_threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     match requested {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
-        n => n,
+        0 => cores.min(4),
+        n => n.min(cores),
     }
 }
 

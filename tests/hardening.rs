@@ -334,6 +334,48 @@ fn k1_large_thread_counts_are_a_usage_error() {
     );
 }
 
+/// The threads of a filter started with `--threads N`, counted in `/proc` while it runs (after
+/// it answered a line, so its workers are up).
+fn threads_while_running(n: usize) -> usize {
+    use std::io::Read;
+    let mut child = Command::new(BIN)
+        .args(["--threads", &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn logredact");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"x\n").expect("write a line");
+    stdin.flush().expect("flush");
+    let mut first = [0u8; 2];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("the line comes back");
+    let tasks = fs::read_dir(format!("/proc/{}/task", child.id()))
+        .expect("/proc/<pid>/task")
+        .count();
+    drop(stdin);
+    assert!(child.wait().expect("wait").success(), "--threads {n}");
+    tasks
+}
+
+/// Threads beyond the cores would only wait for one, each holding its own buffers and caches:
+/// `--threads N` runs at most one scanning thread per available core (what the test process,
+/// in the same affinity mask and cgroup, may use), whatever N asks for.
+#[test]
+fn k1_scanning_threads_are_capped_at_the_available_cores() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 16 {
+        eprintln!("skipped: {cores} cores, so --threads 16 is not above them");
+        return;
+    }
+    assert_eq!(
+        threads_while_running(16),
+        threads_while_running(cores),
+        "--threads 16 on {cores} cores"
+    );
+}
+
 // ---- C3: filter with several files ----
 
 #[test]
