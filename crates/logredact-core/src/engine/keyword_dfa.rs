@@ -177,32 +177,48 @@ impl KeywordDfa {
             self.each_in_lane(hay, 0, hay.len(), 0, &mut found);
             return;
         };
-        let mut lanes = starts.map(|start| (start, 0u32));
         let mut ends = [hay.len(); LANES];
         ends[..LANES - 1].copy_from_slice(&starts[1..]);
         // The later lanes' hits, held until the lanes before them are done.
         let mut held: [Vec<(usize, u32)>; LANES] = Default::default();
-        loop {
-            let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
-            lanes = after;
-            if hits == [false; LANES] {
-                break; // a lane reached its end
+        let lanes = self.run_lanes(hay, starts.map(|start| (start, 0)), ends, |lane, hit| {
+            if lane == 0 {
+                self.report(hit, &mut found);
+            } else {
+                held[lane].push(hit);
             }
-            if hits[0] {
-                self.report(lanes[0], &mut found);
-            }
-            for lane in 1..LANES {
-                if hits[lane] {
-                    held[lane].push(lanes[lane]);
-                }
-            }
-        }
+        });
         for lane in 0..LANES {
             for &hit in &held[lane] {
                 self.report(hit, &mut found);
             }
             let (from, row) = lanes[lane];
             self.each_in_lane(hay, from, ends[lane], row, &mut found);
+        }
+    }
+
+    /// Runs `lanes` together, each up to its end in `ends`, calling `hit(lane, (end, row))` for
+    /// each state entered where keywords end, lane by lane at each step, until one lane reaches
+    /// its end. Returns where every lane stopped (offset and row), for the caller to finish each
+    /// lane alone ([`KeywordDfa::each_in_lane`]).
+    fn run_lanes(
+        &self,
+        hay: &[u8],
+        mut lanes: Lanes,
+        ends: [usize; LANES],
+        mut hit: impl FnMut(usize, (usize, u32)),
+    ) -> Lanes {
+        loop {
+            let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
+            lanes = after;
+            if hits == [false; LANES] {
+                return lanes; // a lane reached its end
+            }
+            for lane in 0..LANES {
+                if hits[lane] {
+                    hit(lane, lanes[lane]);
+                }
+            }
         }
     }
 
@@ -323,22 +339,11 @@ impl KeywordDfa {
     /// `hay` is searched in lanes over overlapping parts (see
     /// [`KeywordDfa::overlapping_parts`]).
     pub fn for_each_occurrence_unordered(&self, hay: &[u8], mut found: impl FnMut(usize, u32)) {
-        let Some((mut lanes, ends)) = self.overlapping_parts(hay) else {
+        let Some((lanes, ends)) = self.overlapping_parts(hay) else {
             self.each_in_lane(hay, 0, hay.len(), 0, &mut found);
             return;
         };
-        loop {
-            let (after, hits) = self.next_match_in_lanes(hay, lanes, ends);
-            lanes = after;
-            if !hits.contains(&true) {
-                break; // a lane reached its end
-            }
-            for lane in 0..LANES {
-                if hits[lane] {
-                    self.report(lanes[lane], &mut found);
-                }
-            }
-        }
+        let lanes = self.run_lanes(hay, lanes, ends, |_, hit| self.report(hit, &mut found));
         for lane in 0..LANES {
             let (from, row) = lanes[lane];
             self.each_in_lane(hay, from, ends[lane], row, &mut found);
