@@ -426,7 +426,7 @@ impl Detector {
             }
         }
         scratch.caches.put_back(index, taken);
-        scratch.caches.measured(index);
+        scratch.caches.note_search(index);
         if let (Some(p), Some(started)) = (&mut scratch.profile, started) {
             let cost = &mut p.rules[index as usize];
             cost.confirmations += 1;
@@ -663,7 +663,7 @@ fn allowlisted(
             let hit = regex
                 .search_half_with(caches.cache(at, regex), &input)
                 .is_some();
-            caches.measured(at);
+            caches.note_search(at);
             hit
         })
     };

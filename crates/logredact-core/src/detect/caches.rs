@@ -154,7 +154,8 @@ impl RuleCaches {
         self.last_used[slot as usize] = self.uses;
     }
 
-    /// Puts back a cache [`RuleCaches::take`] took (then count it with [`RuleCaches::measured`]).
+    /// Puts back a cache [`RuleCaches::take`] took (then note the search with
+    /// [`RuleCaches::note_search`]).
     pub(super) fn put_back(&mut self, slot: u32, cache: Box<Cache>) {
         self.caches[slot as usize] = Some(cache);
     }
@@ -162,7 +163,7 @@ impl RuleCaches {
     /// Notes a search with slot `slot`'s cache. What the caches hold is counted every
     /// [`MEASURE_EVERY`] searches and in [`RuleCaches::settle`], for every slot searched since;
     /// mid-batch, the count is reported once it moved by [`REPORT_STEP`].
-    pub(super) fn measured(&mut self, slot: u32) {
+    pub(super) fn note_search(&mut self, slot: u32) {
         let listed = &mut self.unmeasured[slot as usize];
         if !*listed {
             *listed = true;
@@ -276,7 +277,7 @@ mod tests {
         for (rule, re) in regexes.iter().enumerate() {
             let cache = caches.cache(rule as u32, re);
             let _ = re.search_with(cache, &regex_automata::Input::new(hay));
-            caches.measured(rule as u32);
+            caches.note_search(rule as u32);
         }
     }
 
@@ -328,7 +329,7 @@ mod tests {
         for _ in 0..MEASURE_EVERY {
             let cache = caches.cache(1, &res[1]);
             let _ = res[1].search_with(cache, &regex_automata::Input::new(b"token=abcdefgh1234"));
-            caches.measured(1);
+            caches.note_search(1);
         }
         assert!(
             caches.bytes() > one,
