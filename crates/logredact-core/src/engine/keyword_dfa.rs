@@ -380,6 +380,14 @@ mod tests {
         out
     }
 
+    /// Generated keywords as the automaton takes them: lower-cased bytes.
+    fn lowered(keywords: &[String]) -> Vec<Vec<u8>> {
+        keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase().into_bytes())
+            .collect()
+    }
+
     /// Every (start, keyword) where `keyword` occurs in `hay`, ASCII case-insensitively.
     fn naive(keywords: &[Vec<u8>], hay: &[u8]) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
@@ -472,10 +480,7 @@ mod tests {
             hay in "[abcABC]{256,1200}",
             plant in prop::option::of((0usize..6, 0usize..1200)),
         ) {
-            let keywords: Vec<Vec<u8>> = keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase().into_bytes())
-                .collect();
+            let keywords = lowered(&keywords);
             let mut hay = hay.into_bytes();
             if let Some((k, at)) = plant {
                 let kw = &keywords[k % keywords.len()];
@@ -493,10 +498,7 @@ mod tests {
             keywords in prop::collection::vec("[abAB]{1,8}", 1..8),
             hay in "[abcABC]{256,1200}",
         ) {
-            let keywords: Vec<Vec<u8>> = keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase().into_bytes())
-                .collect();
+            let keywords = lowered(&keywords);
             let dfa = KeywordDfa::new(&keywords).unwrap();
             let mut found = Vec::new();
             dfa.for_each_occurrence_unordered(hay.as_bytes(), |at, k| found.push((at, k)));
@@ -512,10 +514,7 @@ mod tests {
             keywords in prop::collection::vec("[abAB\u{e9}.-]{1,5}", 1..12),
             lines in prop::collection::vec("[abcABC\u{e9}.-]{0,80}", 120..240),
         ) {
-            let keywords: Vec<Vec<u8>> = keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase().into_bytes())
-                .collect();
+            let keywords = lowered(&keywords);
             let dfa = KeywordDfa::new(&keywords).unwrap();
             let hay = lines.join("\n");
             let mut in_order = Vec::new();
@@ -533,10 +532,7 @@ mod tests {
             keywords in prop::collection::vec("[abAB\u{e9}.-]{1,5}", 1..12),
             hay in "[abcABC\u{e9}.-]{0,80}",
         ) {
-            let keywords: Vec<Vec<u8>> = keywords
-                .iter()
-                .map(|k| k.to_ascii_lowercase().into_bytes())
-                .collect();
+            let keywords = lowered(&keywords);
             let dfa = KeywordDfa::new(&keywords).unwrap();
             prop_assert_eq!(occurrences(&dfa, hay.as_bytes()), naive(&keywords, hay.as_bytes()));
             prop_assert_eq!(
