@@ -80,6 +80,9 @@ fn wrappers(message: &str, field: &str) -> Vec<(&'static str, String)> {
             per_line(&format!("{time} INFO user={field} ")),
         ),
         ("json value", json.clone()),
+        // PHP's `json_encode` and others write `/` as `\/`: a keyword such as `postgres://`
+        // is then only in the decoded string.
+        ("json with escaped slashes", json.replace('/', "\\/")),
         ("cri json", format!("{time} stdout F {json}")),
         ("cri text", per_line(&format!("{time} stderr F "))),
         ("docker json", docker(&json)),
