@@ -60,3 +60,55 @@ fn builtin_rule_ids_are_kebab_case() {
         );
     }
 }
+
+/// Rules whose keywords are a literal every match holds (an operator, a token prefix, a URL
+/// scheme) rather than context words near it: a match without one would never be confirmed, a
+/// leak. Every match of their regexes in every built-in example (of any rule) and in the Nosey
+/// Parker examples, when present, must hold one of their keywords, ASCII case-insensitively.
+const KEYWORD_IN_EVERY_MATCH: &[&str] = &[
+    "hardcoded-secret-comparison",
+    "crates-io-api-token",
+    "curl-user-credentials",
+    "slack-bot-token",
+    "twitch-stream-key",
+    "mailchimp-api-key",
+    "mongodb-url-password",
+    "postgres-url-password",
+    "mysql-url-password",
+    "redis-url-password",
+];
+
+#[test]
+fn keywords_chosen_from_the_match_are_in_every_match() {
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let mut texts: Vec<String> = set
+        .rules
+        .iter()
+        .flat_map(|r| r.examples.iter().chain(&r.negative_examples).cloned())
+        .collect();
+    let external = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+    match std::fs::read_to_string(format!("{external}/noseyparker-examples.jsonl")) {
+        Ok(jsonl) => texts.extend(jsonl.lines().map(str::to_string)),
+        Err(_) => eprintln!("{external} not found: built-in examples only"),
+    }
+    let mut checked = 0;
+    for id in KEYWORD_IN_EVERY_MATCH {
+        let rule = set.rules.iter().find(|r| r.id == *id).expect("rule exists");
+        let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_lowercase()).collect();
+        for text in &texts {
+            for m in rule.regex().find_iter(text.as_bytes()) {
+                let matched = String::from_utf8_lossy(&text.as_bytes()[m.range()]).to_lowercase();
+                // The rule id only: never the matched text.
+                assert!(
+                    keywords.iter().any(|k| matched.contains(k.as_str())),
+                    "rule {id}: a match holds none of its keywords"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 2 * KEYWORD_IN_EVERY_MATCH.len(),
+        "only {checked} matches checked"
+    );
+}
