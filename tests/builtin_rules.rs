@@ -76,11 +76,12 @@ const KEYWORD_IN_EVERY_MATCH: &[&str] = &[
     "postgres-url-password",
     "mysql-url-password",
     "redis-url-password",
+    "vendor-key-assignment",
 ];
 
-#[test]
-fn keywords_chosen_from_the_match_are_in_every_match() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+/// Every built-in example (positive and negative, of any rule), and the Nosey Parker examples
+/// when present: texts on which a rule's matches are checked against what it claims of them.
+fn example_texts(set: &RuleSet) -> Vec<String> {
     let mut texts: Vec<String> = set
         .rules
         .iter()
@@ -91,6 +92,13 @@ fn keywords_chosen_from_the_match_are_in_every_match() {
         Ok(jsonl) => texts.extend(jsonl.lines().map(str::to_string)),
         Err(_) => eprintln!("{external} not found: built-in examples only"),
     }
+    texts
+}
+
+#[test]
+fn keywords_chosen_from_the_match_are_in_every_match() {
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let texts = example_texts(&set);
     let mut checked = 0;
     for id in KEYWORD_IN_EVERY_MATCH {
         let rule = set.rules.iter().find(|r| r.id == *id).expect("rule exists");
@@ -111,4 +119,60 @@ fn keywords_chosen_from_the_match_are_in_every_match() {
         checked >= 2 * KEYWORD_IN_EVERY_MATCH.len(),
         "only {checked} matches checked"
     );
+}
+
+/// A rule's keyword reach lets the detector start its search that far before the rule's first
+/// keyword in a line: every match must hold a keyword (ASCII case-insensitively, as the keyword
+/// engine finds them) starting at most that far into it, or a secret before the keyword would be
+/// skipped. Checked on every match in the example texts; and the rules that cost the most on
+/// auth-heavy logs must keep a reach, or their searches go back to reading whole lines.
+#[test]
+fn keyword_reach_bounds_where_a_keyword_starts_in_every_match() {
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let texts = example_texts(&set);
+    let (mut checked, mut with_reach) = (0, 0);
+    for rule in &set.rules {
+        let Some(reach) = rule.keyword_reach() else {
+            continue;
+        };
+        with_reach += 1;
+        let keywords: Vec<Vec<u8>> = rule
+            .keywords
+            .iter()
+            .map(|k| k.as_bytes().to_ascii_lowercase())
+            .collect();
+        for text in &texts {
+            let lower = text.as_bytes().to_ascii_lowercase();
+            for m in rule.regex().find_iter(text.as_bytes()) {
+                let matched = &lower[m.range()];
+                let first = keywords
+                    .iter()
+                    .filter_map(|k| matched.windows(k.len()).position(|w| w == k.as_slice()))
+                    .min();
+                // The rule id only: never the matched text.
+                assert!(
+                    first.is_some_and(|at| at <= reach),
+                    "rule {}: a match holds no keyword within its reach {reach}",
+                    rule.id
+                );
+                checked += 1;
+            }
+        }
+    }
+    for id in [
+        "secret-assignment",
+        "password-assignment",
+        "url-credentials",
+    ] {
+        let rule = set.rules.iter().find(|r| r.id == id).expect("rule exists");
+        assert!(
+            rule.keyword_reach().is_some(),
+            "{id} lost its keyword reach"
+        );
+    }
+    assert!(
+        with_reach >= 250,
+        "only {with_reach} rules have a keyword reach"
+    );
+    assert!(checked >= 1000, "only {checked} matches checked");
 }

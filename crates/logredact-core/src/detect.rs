@@ -18,7 +18,7 @@ use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
 
-use crate::engine::{line_around, Candidate, KeywordIndex, Matcher};
+use crate::engine::{line_around, Candidate, CandidatePlace, KeywordIndex, Matcher};
 use crate::finding::{is_stand_in, MarkerGrammar, Precedence};
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, RuleSet, MAX_MATCH_LEN_CAP};
 
@@ -100,6 +100,9 @@ pub struct Detector {
     /// Where the allowlist regexes' caches are among a scratch's caches (after the rules'):
     /// see [`AllowlistCaches`].
     allowlist_caches: AllowlistCaches,
+    /// Where the engine's candidates are: keyword starts let a search start late
+    /// ([`Detector::search_start`]).
+    candidate_place: CandidatePlace,
 }
 
 /// Cache slots of the allowlist regexes: those of rule `i`'s allowlists from `of_rule[i]` on (in
@@ -146,12 +149,14 @@ impl Detector {
             let _ = keywords.set(Some(index));
         }
         let allowlist_caches = AllowlistCaches::new(&rules);
+        let candidate_place = matcher.candidate_place();
         Detector {
             rules,
             matcher,
             keywords,
             markers,
             allowlist_caches,
+            candidate_place,
         }
     }
 
@@ -296,11 +301,12 @@ impl Detector {
                 let last = &mut scratch.last_line_of_rule[c.rule as usize];
                 if *last != scratch.line_number {
                     *last = scratch.line_number;
+                    let from = self.search_start(c, line.start);
                     self.confirm(
                         c.rule,
                         text,
                         line.clone(),
-                        line.clone(),
+                        from..line.end,
                         scratch,
                         &mut found,
                     );
@@ -336,6 +342,20 @@ impl Detector {
         merge_overlapping(&mut found, |rule| self.precedence(rule));
         out.extend_from_slice(&found);
         scratch.line_findings = found;
+    }
+
+    /// Where the search for rule `first.rule` in a whole line starting at `line_start` may start,
+    /// `first` being the rule's first candidate there: when candidates are keyword starts and
+    /// every match holds a keyword within the rule's keyword reach of its start, no match starts
+    /// before `first.at` minus that reach; otherwise the line's start.
+    fn search_start(&self, first: &Candidate, line_start: usize) -> usize {
+        if self.candidate_place != CandidatePlace::KeywordStarts {
+            return line_start;
+        }
+        match self.rules.rules[first.rule as usize].keyword_reach() {
+            Some(reach) => first.at.saturating_sub(reach).max(line_start),
+            None => line_start,
+        }
     }
 
     /// Runs rule `index`'s regex over `window` of `line` and keeps the matches that pass the gates.

@@ -18,11 +18,13 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::meta;
 use serde::Deserialize;
 
+mod keyword_reach;
 pub mod repeats;
 
 use crate::finding::{Mode, Precedence};
 use crate::scrub;
 use crate::validate::Validator;
+use keyword_reach::keyword_reach;
 
 /// The built-in rule files, embedded at compile time so the binary needs nothing at run time.
 pub const BUILTIN_FILES: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -231,12 +233,13 @@ pub struct Rule {
     pub description: String,
     /// The regex source; compiled on first use (see [`Rule::regex`]).
     pub pattern: String,
-    compiled: OnceLock<meta::Regex>,
+    compiled: OnceLock<ConfirmRegex>,
     /// The capture group holding the secret (else the first group, else the match).
     pub secret_group: Option<usize>,
     /// Least Shannon entropy (bits per byte) a secret must have.
     pub entropy: Option<f64>,
-    /// Words one of which must be near a match (the engines' prefilter).
+    /// Words one of which must be near a match (the engines' prefilter). Set at load: the
+    /// regex's keyword reach ([`Rule::keyword_reach`]) is worked out from them when it compiles.
     pub keywords: Vec<String>,
     /// Tags for selecting rules (`--enable`/`--disable`).
     pub tags: Vec<String>,
@@ -300,9 +303,19 @@ impl Rule {
     /// per-thread cache pool of `regex`, which has no bound across rules and threads. Its methods
     /// without `_with` still use an internal pool (for tests and one-off callers).
     pub fn regex(&self) -> &meta::Regex {
+        &self.confirm_regex().regex
+    }
+
+    /// How far into any match of [`Rule::regex`] one of the rule's keywords starts, at the
+    /// latest, if every match holds one (see [`keyword_reach`]).
+    pub fn keyword_reach(&self) -> Option<usize> {
+        self.confirm_regex().keyword_reach
+    }
+
+    fn confirm_regex(&self) -> &ConfirmRegex {
         self.compiled.get_or_init(|| {
             // Unreachable for user rules (compiled at load) and for built-ins (compiled by tests).
-            build_rule_regex(&self.pattern)
+            build_rule_regex(&self.pattern, &self.keywords)
                 .unwrap_or_else(|e| panic!("rule '{}' does not compile: {e}", self.id))
         })
     }
@@ -504,7 +517,8 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
     }
     let compiled = OnceLock::new();
     if compile == Compile::Now {
-        let regex = build_rule_regex(&pattern).map_err(|e| err(format!("bad regex: {e}")))?;
+        let regex = build_rule_regex(&pattern, &spec.keywords)
+            .map_err(|e| err(format!("bad regex: {e}")))?;
         let _ = compiled.set(regex);
     }
     let groups = hir.properties().explicit_captures_len();
@@ -590,17 +604,42 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
 /// `size_limit` and `dfa_size_limit` to these settings, plus leftmost-first semantics and no
 /// UTF-8 requirement on bytes or empty matches), but as the meta regex underneath, so the
 /// detector can own its caches.
-fn build_rule_regex(pattern: &str) -> Result<meta::Regex, String> {
-    build_meta_regex(&repeats::widened(
+/// The pattern is parsed once, for the regex and for its keyword reach (with `keywords`).
+fn build_rule_regex(pattern: &str, keywords: &[String]) -> Result<ConfirmRegex, String> {
+    let widened = repeats::widened(
         pattern,
         repeats::WIDEST_BOUNDED_REPEAT,
         repeats::Widen::ValuesAndLazyGaps,
-    ))
+    );
+    let hir = parse_pattern(&widened)?;
+    let regex = meta_builder()
+        .build_from_hir(&hir)
+        .map_err(|e| meta_error_reason(&widened, &e))?;
+    Ok(ConfirmRegex {
+        regex,
+        keyword_reach: keyword_reach(&hir, keywords),
+    })
+}
+
+/// A rule's compiled regex, and what `detect` may assume about its matches.
+#[derive(Debug, Clone)]
+struct ConfirmRegex {
+    regex: meta::Regex,
+    keyword_reach: Option<usize>,
 }
 
 /// Compiles `pattern` as written into a meta regex configured as [`build_rule_regex`] says.
 fn build_meta_regex(pattern: &str) -> Result<meta::Regex, String> {
-    meta::Builder::new()
+    meta_builder()
+        .build(pattern)
+        .map_err(|e| meta_error_reason(pattern, &e))
+}
+
+/// The configuration of [`build_rule_regex`]; its syntax settings are those of
+/// [`parse_pattern`], for patterns it parses itself.
+fn meta_builder() -> meta::Builder {
+    let mut builder = meta::Builder::new();
+    builder
         .configure(
             meta::Config::new()
                 .match_kind(regex_automata::MatchKind::LeftmostFirst)
@@ -612,9 +651,8 @@ fn build_meta_regex(pattern: &str) -> Result<meta::Regex, String> {
             regex_automata::util::syntax::Config::new()
                 .unicode(false)
                 .utf8(false),
-        )
-        .build(pattern)
-        .map_err(|e| meta_error_reason(pattern, &e))
+        );
+    builder
 }
 
 /// [`regex_error_reason`] for a meta regex's build error.
@@ -772,7 +810,11 @@ mod tests {
             }
         }
         for rule in &set.rules {
-            assert!(build_rule_regex(&rule.pattern).is_ok(), "{}", rule.id);
+            assert!(
+                build_rule_regex(&rule.pattern, &rule.keywords).is_ok(),
+                "{}",
+                rule.id
+            );
             for p in rule.allowlists.iter().flat_map(|al| &al.patterns) {
                 assert!(build_meta_regex(p).is_ok(), "{}: allowlist", rule.id);
             }

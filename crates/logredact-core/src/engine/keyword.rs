@@ -10,7 +10,7 @@ use std::sync::Arc;
 use memchr::memchr;
 
 use super::keyword_dfa::KeywordDfa;
-use super::{line_around, Candidate, EngineError, Matcher, WHOLE_LINE_LIMIT};
+use super::{line_around, Candidate, CandidatePlace, EngineError, Matcher, WHOLE_LINE_LIMIT};
 use crate::rules::RuleSet;
 
 /// Every keyword of every rule of a set in one automaton: which rules a keyword hit calls for, and
@@ -195,6 +195,12 @@ impl Matcher for KeywordMatcher {
 
     fn reports_every_keyword(&self) -> bool {
         true
+    }
+
+    /// Candidates are keyword starts (`candidates_for`), each keyword's first one in a line
+    /// up to `WHOLE_LINE_LIMIT` always among them.
+    fn candidate_place(&self) -> CandidatePlace {
+        CandidatePlace::KeywordStarts
     }
 }
 

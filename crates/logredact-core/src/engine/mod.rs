@@ -89,6 +89,22 @@ pub trait Matcher: Send + Sync {
     fn reports_every_keyword(&self) -> bool {
         false
     }
+
+    /// Where its candidates are, relative to a rule's matches (what `detect` may assume).
+    fn candidate_place(&self) -> CandidatePlace {
+        CandidatePlace::NearAMatch
+    }
+}
+
+/// Where a matcher's candidates are, relative to a rule's matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidatePlace {
+    /// Within the rule's `max_match_len` of a match, on either side (Hyperscan: a match's end).
+    NearAMatch,
+    /// At the start of an occurrence of one of the rule's keywords, with one at the first
+    /// occurrence of each of its keywords in every line up to [`WHOLE_LINE_LIMIT`] (the keyword
+    /// engine): a rule's first candidate in such a line is where its first keyword starts.
+    KeywordStarts,
 }
 
 /// One rule's candidates from a matcher built for a whole rule set, reported as rule 0: tests a
@@ -119,6 +135,10 @@ impl Matcher for OneRule {
 
     fn engine_of(&self, _rule: usize) -> &'static str {
         self.whole.engine_of(self.rule as usize)
+    }
+
+    fn candidate_place(&self) -> CandidatePlace {
+        self.whole.candidate_place()
     }
 }
 
