@@ -77,6 +77,14 @@ const KEYWORD_IN_EVERY_MATCH: &[&str] = &[
     "mysql-url-password",
     "redis-url-password",
     "vendor-key-assignment",
+    "bare-key-assignment",
+    "auth-scheme-token",
+    "query-param-secret",
+    "azure-devops-pat-legacy",
+    "honeycomb-api-key",
+    "aws-secret-access-key",
+    "aws-session-token",
+    "alibaba-access-key-secret",
 ];
 
 /// Every built-in example (positive and negative, of any rule), and the Nosey Parker examples
