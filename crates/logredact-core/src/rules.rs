@@ -604,6 +604,7 @@ fn compile_rule(spec: RuleSpec, file: &str, compile: Compile) -> Result<Compiled
 /// `size_limit` and `dfa_size_limit` to these settings, plus leftmost-first semantics and no
 /// UTF-8 requirement on bytes or empty matches), but as the meta regex underneath, so the
 /// detector can own its caches.
+///
 /// The pattern is parsed once, for the regex and for its keyword reach (with `keywords`).
 fn build_rule_regex(pattern: &str, keywords: &[String]) -> Result<ConfirmRegex, String> {
     let widened = repeats::widened(

@@ -299,23 +299,25 @@ impl Scanner {
         unescaped: &mut Vec<u8>,
     ) -> bool {
         let line = &text[line_range.clone()];
-        let mut splits_a_word = false;
+        // Whether the line must be checked as a copy: a `\"` or `\\` may split a keyword, a
+        // control escape hide a keyword's byte.
+        let mut needs_a_copy = false;
         // Escape by escape: the byte after a backslash is its escape's, so the second backslash
         // of `\\` starts none (`C:\\Users` holds no `\U`).
         let mut at = 0;
         while let Some(p) = memchr(b'\\', &line[at..]) {
             let b = at + p;
             match line.get(b + 1) {
-                Some(b'"' | b'\\') => splits_a_word = true,
+                Some(b'"' | b'\\') => needs_a_copy = true,
                 Some(b't' | b'r' | b'b' | b'f') if self.keywords_hold_controls => {
-                    splits_a_word = true
+                    needs_a_copy = true
                 }
                 Some(b'n' | b't' | b'r' | b'b' | b'f') | None => {}
                 Some(_) => return true,
             }
             at = (b + 2).min(line.len());
         }
-        if !splits_a_word {
+        if !needs_a_copy {
             return self
                 .detector
                 .may_match_in_searched(text, line_range, searched);
@@ -326,7 +328,8 @@ impl Scanner {
         }
         // The runs between backslashes, copied whole (a byte-by-byte filter was ~3 instructions
         // per byte of the realistic corpus); a control escape becomes its byte when a keyword
-        // may hold it. (The `t` of `\\t` is decoded too: one more look, never one less.)
+        // may hold it. The `t` of `\\t` is decoded too: one level of JSON deeper (a Docker `log`
+        // string holding a JSON document) that is what it means.
         unescaped.clear();
         let mut from = 0;
         for b in memchr_iter(b'\\', line) {
