@@ -34,11 +34,12 @@ pub fn alone(rule: &Rule) -> Detector {
 
 /// A trivial rule with `rule`'s keywords: the same candidates, next to no regex work.
 pub fn reference_for(rule: &Rule) -> Detector {
+    // TOML strings with escapes: a keyword may hold a quote or a control byte (`key\r`).
     let keywords: Vec<String> = rule
         .keywords
         .iter()
-        .map(|k| format!("'''{}'''", k.replace('\'', "")))
-        .filter(|k| k.len() > 6)
+        .filter(|k| !k.is_empty())
+        .map(|k| toml::Value::String(k.clone()).to_string())
         .collect();
     let toml = format!(
         "[[rules]]\nid = 'reference'\nregex = '''zq([0-9]{{8}})zq'''\nkeywords = [{}]\n",
