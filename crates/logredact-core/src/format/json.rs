@@ -230,13 +230,8 @@ pub fn decode(raw: &[u8], decoded: &mut Vec<u8>, map: &mut Vec<usize>) {
         let esc = raw.get(i + 1).copied().unwrap_or(b'\\');
         i += 2;
         let simple = match esc {
-            b'n' => Some(b'\n'),
-            b't' => Some(b'\t'),
-            b'r' => Some(b'\r'),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
             b'u' => None,
-            other => Some(other),
+            other => Some(control_escape(other).unwrap_or(other)),
         };
         let ch = match simple {
             Some(b) => {
@@ -302,6 +297,19 @@ pub fn escape_into(text: &[u8], out: &mut Vec<u8>) {
         if !chunk.invalid().is_empty() {
             out.extend_from_slice("\u{FFFD}".as_bytes());
         }
+    }
+}
+
+/// The control byte that the JSON escape with letter `letter` decodes to (`\n`, `\t`, `\r`,
+/// `\b`, `\f`), if it is one of those.
+pub fn control_escape(letter: u8) -> Option<u8> {
+    match letter {
+        b'n' => Some(b'\n'),
+        b't' => Some(b'\t'),
+        b'r' => Some(b'\r'),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        _ => None,
     }
 }
 

@@ -102,12 +102,19 @@ pub enum Framing {
 impl Scanner {
     /// A scanner for lines in `format`, with `keys` as secret-named keys.
     pub fn new(detector: Detector, format: Format, keys: SecretKeys) -> Self {
-        let keywords_hold_controls = detector
-            .rules()
-            .rules
-            .iter()
-            .flat_map(|r| &r.keywords)
-            .any(|k| k.bytes().any(|b| control_escape_of(b).is_some()));
+        let keywords_hold_controls =
+            detector
+                .rules()
+                .rules
+                .iter()
+                .flat_map(|r| &r.keywords)
+                .any(|k| {
+                    k.bytes().any(|b| {
+                        KEYWORD_CONTROL_LETTERS
+                            .iter()
+                            .any(|&l| keyword_control(l) == Some(b))
+                    })
+                });
         Scanner {
             detector,
             format,
@@ -333,16 +340,13 @@ impl Scanner {
         unescaped.clear();
         let mut from = 0;
         for b in memchr_iter(b'\\', line) {
-            if b < from {
-                continue;
-            }
             unescaped.extend_from_slice(&line[from..b]);
             from = b + 1;
-            if let Some(control) = line.get(b + 1).and_then(|&e| {
-                self.keywords_hold_controls
-                    .then(|| control_byte(e))
-                    .flatten()
-            }) {
+            let letter = line.get(b + 1).copied();
+            if let Some(control) = letter
+                .filter(|_| self.keywords_hold_controls)
+                .and_then(keyword_control)
+            {
                 unescaped.push(control);
                 from = b + 2;
             }
@@ -504,28 +508,16 @@ fn rule_finding(
     }
 }
 
-/// The JSON escape letter whose escape decodes to `byte`, for the control bytes a keyword may
-/// hold (`\t`, `\r`, `\b`, `\f`).
-fn control_escape_of(byte: u8) -> Option<u8> {
-    match byte {
-        b'\t' => Some(b't'),
-        b'\r' => Some(b'r'),
-        0x08 => Some(b'b'),
-        0x0c => Some(b'f'),
-        _ => None,
-    }
-}
+/// The letters of the JSON escapes that decode to a control byte a keyword may hold (`\t`,
+/// `\r`, `\b`, `\f`; not `\n`: a newline ends a line, so no keyword holds one).
+const KEYWORD_CONTROL_LETTERS: &[u8] = b"trbf";
 
-/// The byte that the JSON control escape with letter `letter` decodes to ([`control_escape_of`]
-/// inverted).
-fn control_byte(letter: u8) -> Option<u8> {
-    match letter {
-        b't' => Some(b'\t'),
-        b'r' => Some(b'\r'),
-        b'b' => Some(0x08),
-        b'f' => Some(0x0c),
-        _ => None,
-    }
+/// The byte that the JSON escape with `letter` decodes to, if a keyword may hold it.
+fn keyword_control(letter: u8) -> Option<u8> {
+    KEYWORD_CONTROL_LETTERS
+        .contains(&letter)
+        .then(|| crate::format::json::control_escape(letter))
+        .flatten()
 }
 
 #[cfg(test)]
